@@ -1,0 +1,48 @@
+# One entry point for checks; .ci/run calls `make check`, the README's test command.
+GO            ?= go
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME      ?= 10s
+# Fuzz targets as package:target pairs; `make fuzz FUZZTIME=10m` runs them long.
+FUZZ_TARGETS  := ./internal/frame:FuzzParseHeader ./internal/frame:FuzzReader .:FuzzSession
+
+.PHONY: check fmt vet staticcheck test interop fuzz bench-smoke bench example
+
+check: fmt vet staticcheck test interop fuzz bench-smoke
+
+fmt:
+	@out=$$(gofmt -s -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './interop/js/*')); \
+	if [ -n "$$out" ]; then echo "gofmt -s would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	cd interop && $(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+	cd interop && $(GO) run $(STATICCHECK) ./...
+
+test:
+	$(GO) test -race -shuffle=on -count=1 ./...
+
+# Interop with real peers: hashicorp/yamux, go-yamux (Go, in-process) and
+# @chainsafe/libp2p-yamux, yamux-js (Node, from interop/js/package-lock.json).
+interop:
+	cd interop/js && npm ci --no-audit --no-fund --loglevel=error
+	cd interop && $(GO) test -race -short -count=1 ./...
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+# Benchmarks compile and run briefly in CI; `make bench` runs them for real.
+bench-smoke:
+	$(GO) test -run='^$$' -bench=. -benchtime=100ms ./...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=2s -count=5 ./...
+
+example:
+	$(GO) run ./examples/loopback

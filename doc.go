@@ -1,0 +1,52 @@
+// Package yamux implements the Yamux stream multiplexer (spec.md in the
+// repository root describes the wire protocol and every decision the
+// original specification leaves open). It speaks to hashicorp/yamux,
+// libp2p's go-yamux, rust-yamux and the JavaScript implementations, and its
+// API is a superset of hashicorp/yamux's with libp2p-style half-close and
+// reset.
+//
+// # Model
+//
+// A Session runs over one reliable, ordered connection (usually a net.Conn,
+// possibly a Noise-secured one). Client and Server only differ in the
+// stream ids they allocate. Each side opens streams with OpenStream and
+// receives the peer's with AcceptStream; a Stream is a net.Conn.
+//
+// Every stream follows one state machine, the one drawn in the design note
+// this package was built from: Open, HalfClosedSend (we sent FIN),
+// HalfClosedRecv (the peer sent FIN), FullyClosed and Reset. Stream.State
+// reports it. CloseWrite half-closes, Close closes both directions without
+// blocking, Reset aborts.
+//
+// Flow control is per stream: each direction starts with a 256 KiB window
+// that the receiver re-opens as the application reads, and that grows with
+// the measured round-trip time up to Config.MaxStreamWindowSize, within a
+// per-session budget (Config.MaxSessionReceiveBuffer).
+//
+// # Concurrency
+//
+// A session runs exactly two goroutines: a receive loop, the only reader of
+// the connection, and a send loop, the only writer, which writes all queued
+// frames in one batch. There is no goroutine per stream, per open or per
+// ping. Control frames (window updates, pings, resets, GO_AWAY) are written
+// ahead of queued data. Write copies the caller's bytes into a bounded
+// queue and returns; it blocks while the peer's window or the queue is
+// full. All methods of Session and Stream are safe for concurrent use;
+// concurrent Writes on one stream are serialised, so their frames never
+// interleave.
+//
+// # Lifecycle and errors
+//
+// A session ends on Close or CloseWithError (both idempotent: they flush
+// queued frames, send GO_AWAY and close the connection), on the peer's
+// GO_AWAY or EOF, on a protocol violation (answered with GO_AWAY(protocol
+// error)), on a keepalive timeout or on a failed or stalled write. Then
+// every blocked call returns: AcceptStream, OpenStream and Ping with an
+// error matching ErrSessionShutdown, which is a *SessionError saying who
+// ended the session, with which code and why; Err returns the same.
+// A stream reset by either side fails with a *StreamError matching
+// ErrStreamReset. Deadline errors are net.Errors with Timeout() true that
+// wrap os.ErrDeadlineExceeded. Errors are values to match with errors.Is
+// and errors.As, never by text. The package writes nothing to stderr; give
+// Config.Logger a *slog.Logger to see what it does.
+package yamux

@@ -1,0 +1,111 @@
+package yamux
+
+import (
+	"math/bits"
+	"sync"
+)
+
+// Chunk size classes of the receive buffer: powers of two from 512 B to
+// 64 KiB, pooled per class.
+const (
+	minChunkShift = 9
+	maxChunkShift = 16
+	numChunkClass = maxChunkShift - minChunkShift + 1
+)
+
+type chunk struct {
+	buf []byte // len = bytes written, cap = class size
+	off int    // bytes already read
+}
+
+var chunkPools [numChunkClass]sync.Pool
+
+func getChunk(class int) *chunk {
+	if c, ok := chunkPools[class].Get().(*chunk); ok {
+		return c
+	}
+	return &chunk{buf: make([]byte, 0, 1<<(class+minChunkShift))}
+}
+
+func putChunk(c *chunk) {
+	class := bits.Len(uint(cap(c.buf))) - 1 - minChunkShift
+	c.buf, c.off = c.buf[:0], 0
+	chunkPools[class].Put(c)
+}
+
+// recvBuffer holds a stream's received, unread bytes as a list of pooled
+// chunks (spec.md §4.4). Small frames are coalesced into the tail chunk, so
+// a peer sending 1-byte frames costs about one byte of memory per byte of
+// window, not one allocation per frame. Chunks grow geometrically from
+// 512 B, so an idle stream with a few bytes unread holds little, and every
+// chunk is returned to its pool as soon as it is drained. Guarded by the
+// stream's mutex.
+type recvBuffer struct {
+	chunks []*chunk
+	n      int // unread bytes
+}
+
+func (b *recvBuffer) Len() int { return b.n }
+
+// write appends a copy of p.
+func (b *recvBuffer) write(p []byte) {
+	b.n += len(p)
+	for len(p) > 0 {
+		var tail *chunk
+		if k := len(b.chunks); k > 0 {
+			tail = b.chunks[k-1]
+		}
+		if tail == nil || len(tail.buf) == cap(tail.buf) {
+			tail = getChunk(b.nextClass(len(p)))
+			b.chunks = append(b.chunks, tail)
+		}
+		n := copy(tail.buf[len(tail.buf):cap(tail.buf)], p)
+		tail.buf = tail.buf[:len(tail.buf)+n]
+		p = p[n:]
+	}
+}
+
+// nextClass picks the size class of a new chunk: large enough for the
+// pending bytes, and at least twice the previous chunk so that the number
+// of chunks stays logarithmic in the buffered amount.
+func (b *recvBuffer) nextClass(need int) int {
+	class := 0
+	if need > 1<<minChunkShift {
+		class = bits.Len(uint(need-1)) - minChunkShift
+	}
+	if k := len(b.chunks); k > 0 {
+		prev := bits.Len(uint(cap(b.chunks[k-1].buf))) - 1 - minChunkShift
+		class = max(class, prev+1)
+	}
+	return min(class, numChunkClass-1)
+}
+
+// read copies up to len(p) unread bytes into p and frees drained chunks.
+func (b *recvBuffer) read(p []byte) int {
+	total := 0
+	for len(p) > 0 && len(b.chunks) > 0 {
+		c := b.chunks[0]
+		n := copy(p, c.buf[c.off:])
+		c.off += n
+		total += n
+		p = p[n:]
+		if c.off == len(c.buf) {
+			putChunk(c)
+			b.chunks[0] = nil
+			b.chunks = b.chunks[1:]
+		}
+	}
+	b.n -= total
+	if len(b.chunks) == 0 {
+		b.chunks = nil
+	}
+	return total
+}
+
+// release drops all unread bytes and returns the chunks to their pools.
+func (b *recvBuffer) release() {
+	for _, c := range b.chunks {
+		putChunk(c)
+	}
+	b.chunks, b.n = nil, 0
+}

@@ -1,0 +1,417 @@
+package yamux
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/yamuxgo/yamux/internal/frame"
+)
+
+// Session multiplexes streams over one connection. Create it with Client
+// or Server; it runs until Close, CloseWithError, a peer's GO_AWAY or EOF,
+// or a failure, and every blocked call then returns an error matching
+// ErrSessionShutdown.
+type Session struct {
+	// Immutable after construction.
+	conn   io.ReadWriteCloser
+	config Config
+	client bool
+	logger *slog.Logger
+
+	// Owned by recvLoop.
+	br *bufio.Reader
+	fr *frame.Reader
+
+	// Guarded by mu. Lock order: a Stream's mu may be held while taking
+	// mu or sendMu; mu may be held while taking sendMu; mu is never held
+	// while taking a Stream's mu.
+	mu           sync.Mutex
+	streams      map[uint32]*Stream
+	nextID       uint32
+	numIncoming  int
+	localGoAway  bool
+	remoteGoAway error // set by the peer's GO_AWAY(0): no new streams
+	closeErr     error // set before done is closed
+
+	acceptCh  chan *Stream  // inbound streams waiting for AcceptStream
+	ackSlots  chan struct{} // semaphore of the outbound ACK backlog
+	goAwayCh  chan struct{} // closed on the peer's GO_AWAY
+	done      chan struct{} // closed when the session ends
+	recvDone  chan struct{} // closed when recvLoop returns
+	sendDone  chan struct{} // closed when sendLoop returns
+	closeOnce sync.Once
+	connOnce  sync.Once
+
+	// Send side (session_send.go).
+	send sendQueue
+
+	// Pings and keepalive (keepalive.go).
+	ping pingState
+	// framesRecv counts complete frames received: any frame proves the
+	// peer alive for keepalive purposes.
+	framesRecv atomic.Uint64
+	rtt        atomic.Int64 // nanoseconds, 0 until measured
+
+	// budget is what remains of MaxSessionReceiveBuffer for receive
+	// windows grown above their initial size; growFn is growWindow as a
+	// func value made once, so passing it allocates nothing.
+	budget atomic.Int64
+	growFn func(extra uint32) bool
+}
+
+var _ net.Listener = (*Session)(nil)
+
+// Client starts the dialing side of a session over conn: it opens streams
+// with odd ids.
+func Client(conn io.ReadWriteCloser, config *Config) (*Session, error) {
+	return newSession(conn, config, true)
+}
+
+// Server starts the listening side of a session over conn: it opens
+// streams with even ids.
+func Server(conn io.ReadWriteCloser, config *Config) (*Session, error) {
+	return newSession(conn, config, false)
+}
+
+func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session, error) {
+	if err := VerifyConfig(config); err != nil {
+		return nil, err
+	}
+	cfg := withDefaults(config)
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Session{
+		conn:     conn,
+		config:   cfg,
+		client:   client,
+		logger:   logger,
+		streams:  make(map[uint32]*Stream),
+		acceptCh: make(chan *Stream, cfg.AcceptBacklog),
+		ackSlots: make(chan struct{}, maxAckBacklog),
+		goAwayCh: make(chan struct{}),
+		done:     make(chan struct{}),
+		recvDone: make(chan struct{}),
+		sendDone: make(chan struct{}),
+	}
+	if client {
+		s.nextID = 1
+	} else {
+		s.nextID = 2
+	}
+	s.br = bufio.NewReaderSize(conn, readBufferSize)
+	s.fr = frame.NewReader(s.br, cfg.MaxStreamWindowSize)
+	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))
+	s.growFn = s.growWindow
+	s.send.init(s)
+	s.ping.init()
+
+	go s.recvLoop()
+	go s.sendLoop()
+	s.startKeepalive()
+	return s, nil
+}
+
+// readBufferSize is the receive loop's bufio size: one full default DATA
+// frame plus its header, so bulk transfers need one read per frame.
+const readBufferSize = 64*1024 + frame.HeaderSize
+
+// OpenStream opens a new stream. It does not wait for the peer's ACK
+// (spec.md §3.1); it waits only while 256 of our streams are unacknowledged.
+func (s *Session) OpenStream() (*Stream, error) {
+	return s.OpenStreamContext(context.Background())
+}
+
+// Open is OpenStream returning a net.Conn.
+func (s *Session) Open() (net.Conn, error) {
+	return s.OpenStream()
+}
+
+// OpenStreamContext is OpenStream honouring ctx while it waits for room in
+// the ACK backlog.
+func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
+	if err := s.openErr(); err != nil {
+		return nil, err
+	}
+	select {
+	case s.ackSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.done:
+		return nil, s.closeErr
+	case <-s.goAwayCh:
+		return nil, ErrRemoteGoAway
+	}
+	s.mu.Lock()
+	if err := s.openErrLocked(); err != nil {
+		s.mu.Unlock()
+		<-s.ackSlots
+		return nil, err
+	}
+	id := s.nextID
+	if id >= 1<<32-2 || id == 0 {
+		s.mu.Unlock()
+		<-s.ackSlots
+		return nil, ErrStreamsExhausted
+	}
+	s.nextID += 2
+	st := newStream(s, id, hsSynSent)
+	st.ackHeld = true
+	s.streams[id] = st
+	// The SYN is queued while mu is held so that SYNs leave in id order.
+	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), false)
+	s.mu.Unlock()
+	st.armOpenTimer()
+	return st, nil
+}
+
+func (s *Session) openErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.openErrLocked()
+}
+
+func (s *Session) openErrLocked() error {
+	if s.closeErr != nil {
+		return s.closeErr
+	}
+	if s.remoteGoAway != nil {
+		return ErrRemoteGoAway
+	}
+	return nil
+}
+
+// AcceptStream waits for the peer to open a stream. Once the session has
+// ended, or the peer has sent GO_AWAY, it returns an error matching
+// ErrSessionShutdown.
+func (s *Session) AcceptStream() (*Stream, error) {
+	return s.AcceptStreamContext(context.Background())
+}
+
+// Accept is AcceptStream returning a net.Conn, for net.Listener.
+func (s *Session) Accept() (net.Conn, error) {
+	return s.AcceptStream()
+}
+
+// AcceptStreamContext is AcceptStream honouring ctx.
+func (s *Session) AcceptStreamContext(ctx context.Context) (*Stream, error) {
+	// Streams that arrived before a GO_AWAY are still handed out.
+	select {
+	case st := <-s.acceptCh:
+		st.accepted()
+		return st, nil
+	default:
+	}
+	select {
+	case st := <-s.acceptCh:
+		st.accepted()
+		return st, nil
+	case <-s.done:
+		return nil, s.closeErr
+	case <-s.goAwayCh:
+		s.mu.Lock()
+		err := s.remoteGoAway
+		s.mu.Unlock()
+		return nil, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close ends the session: it flushes the frames already queued, sends
+// GO_AWAY(normal) under a short deadline and closes the connection. Every
+// blocked call returns. It is idempotent and safe to call concurrently; it
+// returns once both session goroutines have exited.
+func (s *Session) Close() error {
+	return s.CloseWithError(CodeNormal)
+}
+
+// CloseWithError is Close sending GO_AWAY with code.
+func (s *Session) CloseWithError(code ErrorCode) error {
+	s.shutdown(&SessionError{Code: code}, shutdownFlush)
+	<-s.recvDone
+	<-s.sendDone
+	return nil
+}
+
+// GoAway tells the peer we accept no new streams: its further SYNs are
+// answered with RST. Existing streams, and streams we open, carry on.
+func (s *Session) GoAway() error {
+	s.mu.Lock()
+	if s.closeErr != nil {
+		err := s.closeErr
+		s.mu.Unlock()
+		return err
+	}
+	already := s.localGoAway
+	s.localGoAway = true
+	s.mu.Unlock()
+	if !already {
+		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), false)
+	}
+	return nil
+}
+
+// NumStreams returns the number of live streams.
+func (s *Session) NumStreams() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.streams)
+}
+
+// IsClosed reports whether the session has ended.
+func (s *Session) IsClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// CloseChan is closed when the session ends.
+func (s *Session) CloseChan() <-chan struct{} { return s.done }
+
+// Err says why the session ended; nil while it runs.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeErr
+}
+
+// RTT returns the last measured round-trip time, 0 if none yet.
+func (s *Session) RTT() time.Duration { return time.Duration(s.rtt.Load()) }
+
+// Addr returns the local address, for net.Listener.
+func (s *Session) Addr() net.Addr { return s.LocalAddr() }
+
+type localAddrer interface{ LocalAddr() net.Addr }
+type remoteAddrer interface{ RemoteAddr() net.Addr }
+
+// LocalAddr returns the connection's local address if it has one.
+func (s *Session) LocalAddr() net.Addr {
+	if c, ok := s.conn.(localAddrer); ok {
+		return c.LocalAddr()
+	}
+	return yamuxAddr{}
+}
+
+// RemoteAddr returns the connection's remote address if it has one.
+func (s *Session) RemoteAddr() net.Addr {
+	if c, ok := s.conn.(remoteAddrer); ok {
+		return c.RemoteAddr()
+	}
+	return yamuxAddr{}
+}
+
+// yamuxAddr stands in when the connection has no addresses.
+type yamuxAddr struct{}
+
+func (yamuxAddr) Network() string { return "yamux" }
+func (yamuxAddr) String() string  { return "yamux" }
+
+// shutdownMode says what the send loop writes before the conn is closed.
+type shutdownMode uint8
+
+const (
+	shutdownNow    shutdownMode = iota // close the conn at once
+	shutdownGoAway                     // write only GO_AWAY(code), then close
+	shutdownFlush                      // write queued frames, then GO_AWAY(code), then close
+)
+
+// shutdown ends the session exactly once: it records why, wakes every
+// waiter by closing done, moves every stream to Reset (FullyClosed ones stay)
+// and clears the maps and queues. The send loop performs the final write
+// and closes the conn; a timer bounds that (spec.md §6).
+func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closeErr = reason
+		streams := s.streams
+		s.streams = make(map[uint32]*Stream)
+		s.numIncoming = 0
+		s.mu.Unlock()
+
+		s.send.finish(mode, reason.Code)
+		close(s.done)
+		s.stopKeepalive()
+		if reason.Cause != nil {
+			s.logger.Debug("yamux: session ended", "err", reason)
+		}
+
+		for _, st := range streams {
+			st.sessionClosed()
+		}
+		for {
+			select {
+			case st := <-s.acceptCh:
+				st.sessionClosed()
+				continue
+			default:
+			}
+			break
+		}
+		s.ping.clear()
+		if mode == shutdownNow {
+			s.closeConn()
+		}
+	})
+}
+
+// fail ends the session because of err: a protocol error is answered with
+// GO_AWAY(protocol error), anything else closes the conn at once.
+func (s *Session) fail(err error) {
+	if errors.Is(err, ErrProtocol) {
+		s.logger.Warn("yamux: protocol error from peer", "err", err)
+		s.shutdown(&SessionError{Code: CodeProtocolError, Cause: err}, shutdownGoAway)
+		return
+	}
+	remote := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	s.shutdown(&SessionError{Code: CodeNormal, Remote: remote, Cause: err}, shutdownNow)
+}
+
+func (s *Session) closeConn() {
+	s.connOnce.Do(func() { s.conn.Close() })
+}
+
+// removeStream is called once when a stream reaches a terminal state: it
+// frees the stream's session resources.
+func (s *Session) removeStream(st *Stream) {
+	s.mu.Lock()
+	if s.streams[st.id] == st {
+		delete(s.streams, st.id)
+		if st.inbound {
+			s.numIncoming--
+		}
+	}
+	drained := s.remoteGoAway != nil && len(s.streams) == 0
+	goAway := s.remoteGoAway
+	s.mu.Unlock()
+	if drained {
+		// The peer said GO_AWAY(normal) and the last stream is done.
+		s.shutdown(goAway.(*SessionError), shutdownFlush)
+	}
+}
+
+// growWindow reserves extra receive-window bytes from the session budget.
+func (s *Session) growWindow(extra uint32) bool {
+	if s.budget.Add(-int64(extra)) < 0 {
+		s.budget.Add(int64(extra))
+		return false
+	}
+	return true
+}
+
+func (s *Session) releaseWindow(extra uint32) {
+	if extra > 0 {
+		s.budget.Add(int64(extra))
+	}
+}

@@ -1,0 +1,214 @@
+package yamux
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/yamuxgo/yamux/internal/frame"
+)
+
+// Protocol violations detected by the receive loop (spec.md §7).
+var (
+	errStreamZero     = errors.New("yamux: DATA or WINDOW_UPDATE on stream 0")
+	errSessionStream  = errors.New("yamux: PING or GO_AWAY on a non-zero stream")
+	errWrongParity    = errors.New("yamux: SYN with a stream id of our parity")
+	errDuplicateSYN   = errors.New("yamux: SYN for a live stream")
+	errSYNBodyTooLong = errors.New("yamux: DATA with SYN exceeds the initial window")
+)
+
+// recvLoop is the session's only reader of the conn. It decodes each
+// header, dispatches it, and never blocks on a stream: DATA is copied into
+// the stream's buffer, which the window bounds.
+func (s *Session) recvLoop() {
+	defer close(s.recvDone)
+	err := s.readFrames()
+	select {
+	case <-s.done:
+		return // the session was already ending; the read failed because of it
+	default:
+	}
+	s.fail(err)
+}
+
+func (s *Session) readFrames() error {
+	for {
+		h, err := s.fr.ReadHeader()
+		if err != nil {
+			if errors.Is(err, frame.ErrInvalidVersion) || errors.Is(err, frame.ErrInvalidType) ||
+				errors.Is(err, frame.ErrFrameTooLarge) {
+				return protocolError(err)
+			}
+			return err
+		}
+		switch h.Type() {
+		case frame.TypeData, frame.TypeWindowUpdate:
+			err = s.handleStreamFrame(h)
+		case frame.TypePing:
+			err = s.handlePing(h)
+		case frame.TypeGoAway:
+			err = s.handleGoAway(h)
+		}
+		if err != nil {
+			return err
+		}
+		s.framesRecv.Add(1)
+	}
+}
+
+// handleStreamFrame handles DATA and WINDOW_UPDATE, whose flags mean the
+// same on both types (spec.md §3.3).
+func (s *Session) handleStreamFrame(h frame.Header) error {
+	id := h.StreamID()
+	if id == 0 {
+		return protocolError(errStreamZero)
+	}
+	var st *Stream
+	if h.Flags()&frame.FlagSYN != 0 {
+		var err error
+		if st, err = s.incomingStream(h); err != nil {
+			return err
+		}
+	} else {
+		s.mu.Lock()
+		st = s.streams[id]
+		s.mu.Unlock()
+	}
+	if st == nil {
+		// Unknown, closed or refused stream: ignore, but consume the body
+		// (spec.md §3.7). ReadHeader bounded its length.
+		if h.Type() == frame.TypeData {
+			return s.discard(h.Length())
+		}
+		return nil
+	}
+	return st.receiveFrame(h)
+}
+
+// incomingStream handles a SYN. It returns nil when the stream is refused
+// (RST sent) or the session is ending.
+func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
+	id := h.StreamID()
+	if (id%2 == 1) == s.client {
+		return nil, protocolError(fmt.Errorf("%w: %d", errWrongParity, id))
+	}
+	if h.Type() == frame.TypeData && h.Length() > initialWindow {
+		return nil, protocolError(errSYNBodyTooLong)
+	}
+	s.mu.Lock()
+	if _, live := s.streams[id]; live {
+		s.mu.Unlock()
+		return nil, protocolError(fmt.Errorf("%w: %d", errDuplicateSYN, id))
+	}
+	if s.closeErr != nil {
+		s.mu.Unlock()
+		return nil, nil
+	}
+	refuse := s.localGoAway || s.remoteGoAway != nil || s.numIncoming >= s.config.MaxIncomingStreams
+	var st *Stream
+	if !refuse {
+		st = newStream(s, id, hsAckPending)
+		select {
+		case s.acceptCh <- st:
+			s.streams[id] = st
+			s.numIncoming++
+		default:
+			refuse = true
+			st = nil
+		}
+	}
+	s.mu.Unlock()
+	if refuse {
+		s.logger.Debug("yamux: refusing stream", "id", id, "err", ErrBacklogFull)
+		if err := s.waitReplyRoom(); err != nil {
+			return nil, err
+		}
+		s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, id, 0), true)
+	}
+	return st, nil
+}
+
+// waitReplyRoom blocks the receive loop while maxPendingReplies reply
+// frames are queued: we stop reading rather than grow the queue.
+func (s *Session) waitReplyRoom() error {
+	for {
+		wait := s.send.replyRoom()
+		if wait == nil {
+			return nil
+		}
+		select {
+		case <-wait:
+		case <-s.done:
+			return s.closeErr
+		}
+	}
+}
+
+// discard consumes n body bytes without buffering them.
+func (s *Session) discard(n uint32) error {
+	_, err := s.br.Discard(int(n))
+	return err
+}
+
+// readBody moves n DATA bytes from the conn into st's buffer, piece by
+// piece as they arrive, so no lock is held while waiting for the network.
+func (s *Session) readBody(st *Stream, n uint32) error {
+	for n > 0 {
+		if s.br.Buffered() == 0 {
+			if _, err := s.br.Peek(1); err != nil {
+				return err
+			}
+		}
+		k := min(int(n), s.br.Buffered())
+		p, _ := s.br.Peek(k)
+		st.deliver(p)
+		if _, err := s.br.Discard(k); err != nil {
+			return err
+		}
+		n -= uint32(k)
+	}
+	return nil
+}
+
+func (s *Session) handlePing(h frame.Header) error {
+	if h.StreamID() != 0 {
+		return protocolError(errSessionStream)
+	}
+	flags := h.Flags()
+	switch {
+	case flags&frame.FlagSYN != 0:
+		// Exactly one pong per ping, with only ACK set (spec.md §5).
+		if err := s.waitReplyRoom(); err != nil {
+			return err
+		}
+		s.send.control(frame.New(frame.TypePing, frame.FlagACK, 0, h.Length()), true)
+	case flags&frame.FlagACK != 0:
+		s.handlePong(h.Length())
+	}
+	return nil
+}
+
+func (s *Session) handleGoAway(h frame.Header) error {
+	if h.StreamID() != 0 {
+		return protocolError(errSessionStream)
+	}
+	code := ErrorCode(h.Length())
+	reason := &SessionError{Code: code, Remote: true, Cause: ErrRemoteGoAway}
+	if code != CodeNormal {
+		s.logger.Debug("yamux: peer went away with an error", "code", code)
+		s.shutdown(reason, shutdownNow)
+		return nil
+	}
+	// GO_AWAY(normal): no new streams either way; existing ones finish,
+	// then the session ends (spec.md §6).
+	s.mu.Lock()
+	if s.remoteGoAway == nil {
+		s.remoteGoAway = reason
+		close(s.goAwayCh)
+	}
+	idle := len(s.streams) == 0
+	s.mu.Unlock()
+	if idle {
+		s.shutdown(reason, shutdownFlush)
+	}
+	return nil
+}

@@ -1,0 +1,557 @@
+package yamux
+
+import (
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/yamuxgo/yamux/internal/frame"
+)
+
+// Stream is one bidirectional byte stream of a session. It implements
+// net.Conn, with half-close (CloseWrite, CloseRead) and Reset on top.
+// Read and Write may be called concurrently with each other and with every
+// other method; concurrent Writes are serialised and never interleave.
+type Stream struct {
+	// Immutable.
+	id      uint32
+	session *Session
+	inbound bool
+
+	// writeMu serialises Write calls, so one Write's frames stay together.
+	writeMu sync.Mutex
+
+	// Guarded by mu.
+	mu         sync.Mutex
+	state      StreamState
+	hs         handshake
+	termErr    error // why the stream is in Reset: a *StreamError or the session's error
+	readClosed bool  // CloseRead: data is discarded and Read fails
+	closed     bool  // Close was called
+	sendWindow uint32
+	recv       recvWindow
+	grown      uint32 // window growth reserved from the session budget
+	buf        recvBuffer
+	ackHeld    bool // holds a slot of the session's ACK backlog
+	openTimer  *time.Timer
+	closeTimer *time.Timer
+
+	// 1-buffered wake-ups for blocked Read and Write.
+	recvNotify chan struct{}
+	sendNotify chan struct{}
+
+	readDeadline, writeDeadline deadline
+}
+
+var _ net.Conn = (*Stream)(nil)
+
+func newStream(s *Session, id uint32, hs handshake) *Stream {
+	st := &Stream{
+		id:         id,
+		session:    s,
+		inbound:    hs == hsAckPending,
+		hs:         hs,
+		sendWindow: initialWindow,
+		recv:       newRecvWindow(s.config.InitialStreamWindowSize),
+		recvNotify: make(chan struct{}, 1),
+		sendNotify: make(chan struct{}, 1),
+	}
+	if hs == hsSynSent {
+		// Our SYN announces the larger window, if configured.
+		st.recv.granted += st.initialDelta()
+	}
+	return st
+}
+
+// initialDelta is the window delta our SYN or ACK carries: what the
+// configured initial window adds to the spec's 256 KiB (spec.md §4.1).
+func (st *Stream) initialDelta() uint32 {
+	return st.session.config.InitialStreamWindowSize - initialWindow
+}
+
+// StreamID returns the stream's id.
+func (st *Stream) StreamID() uint32 { return st.id }
+
+// State returns the stream's current state.
+func (st *Stream) State() StreamState {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.state
+}
+
+// Session returns the session the stream belongs to.
+func (st *Stream) Session() *Session { return st.session }
+
+// LocalAddr returns the session's local address.
+func (st *Stream) LocalAddr() net.Addr { return st.session.LocalAddr() }
+
+// RemoteAddr returns the session's remote address.
+func (st *Stream) RemoteAddr() net.Addr { return st.session.RemoteAddr() }
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Read reads data the peer sent. After the peer's FIN it returns io.EOF
+// once the buffer is drained; after a reset it returns a *StreamError;
+// after the session ended it returns what is still buffered, then the
+// session's error.
+func (st *Stream) Read(b []byte) (int, error) {
+	s := st.session
+	for {
+		if st.readDeadline.passed() {
+			return 0, ErrTimeout
+		}
+		st.mu.Lock()
+		if st.readClosed {
+			st.mu.Unlock()
+			return 0, ErrStreamClosed
+		}
+		if st.state == StateReset && !st.keepsData() {
+			err := st.termErr
+			st.mu.Unlock()
+			return 0, err
+		}
+		if st.buf.Len() > 0 {
+			if len(b) == 0 {
+				st.mu.Unlock()
+				return 0, nil
+			}
+			n := st.buf.read(b)
+			more := st.buf.Len() > 0
+			st.sendWindowUpdateLocked()
+			st.mu.Unlock()
+			if more {
+				notify(st.recvNotify) // another concurrent reader may go on
+			}
+			return n, nil
+		}
+		switch st.state {
+		case StateHalfClosedRecv, StateFullyClosed:
+			st.mu.Unlock()
+			return 0, io.EOF
+		case StateReset:
+			err := st.termErr
+			st.mu.Unlock()
+			return 0, err
+		}
+		st.mu.Unlock()
+		select {
+		case <-st.recvNotify:
+		case <-st.readDeadline.wait():
+		case <-s.done:
+			// Loop once more: buffered data is still delivered.
+			st.sessionClosed()
+		}
+	}
+}
+
+// keepsData reports whether a Reset stream still hands out buffered data:
+// yes when the session ended under it, no after a RST (spec.md §3.5).
+func (st *Stream) keepsData() bool {
+	_, isRST := st.termErr.(*StreamError)
+	return !isRST
+}
+
+// sendWindowUpdateLocked queues a window update if enough has been read
+// (spec.md §4.3).
+func (st *Stream) sendWindowUpdateLocked() {
+	if st.state == StateReset || st.recv.credit(uint32(st.buf.Len())) < st.recv.size/2 {
+		return
+	}
+	s := st.session
+	before := st.recv.size
+	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.config.MaxStreamWindowSize, s.growFn)
+	st.grown += st.recv.size - before
+	if delta > 0 {
+		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), false)
+	}
+}
+
+// flagsLocked returns the handshake flags the next frame must carry.
+func (st *Stream) flagsLocked() frame.Flags {
+	if st.hs == hsAckPending {
+		st.hs = hsEstablished
+		return frame.FlagACK
+	}
+	return 0
+}
+
+// Write sends b, splitting it into frames of at most MaxMessageSize and
+// never beyond the peer's window. It returns once b is queued (copied); it
+// blocks while the window or the session's send queue is full.
+func (st *Stream) Write(b []byte) (int, error) {
+	st.writeMu.Lock()
+	defer st.writeMu.Unlock()
+	s := st.session
+	q := &s.send
+	maxMsg := s.config.MaxMessageSize
+	total := 0
+	for {
+		if st.writeDeadline.passed() {
+			return total, ErrTimeout
+		}
+		st.mu.Lock()
+		if err := st.writableLocked(); err != nil {
+			st.mu.Unlock()
+			return total, err
+		}
+		if len(b) == 0 {
+			st.mu.Unlock()
+			return total, nil
+		}
+		var wait <-chan struct{}
+		if st.sendWindow == 0 {
+			wait = st.sendNotify
+		} else {
+			q.mu.Lock()
+			if q.finishing {
+				q.mu.Unlock()
+				st.mu.Unlock()
+				return total, s.closeErr
+			}
+			want := min(len(b), maxMsg, int(st.sendWindow))
+			room, spaceCh := q.dataRoomLocked(min(want, minMessageSize))
+			if spaceCh == nil {
+				n := min(want, room)
+				q.appendRingLocked(frame.New(frame.TypeData, st.flagsLocked(), st.id, uint32(n)), b[:n])
+				q.mu.Unlock()
+				st.sendWindow -= uint32(n)
+				st.mu.Unlock()
+				q.wake()
+				total += n
+				b = b[n:]
+				continue
+			}
+			q.mu.Unlock()
+			wait = spaceCh
+		}
+		st.mu.Unlock()
+		select {
+		case <-wait:
+		case <-st.sendNotify:
+		case <-st.writeDeadline.wait():
+		case <-s.done:
+			st.sessionClosed()
+		}
+	}
+}
+
+// writableLocked says whether DATA may be sent now.
+func (st *Stream) writableLocked() error {
+	switch st.state {
+	case StateOpen, StateHalfClosedRecv:
+		return nil
+	case StateReset:
+		return st.termErr
+	}
+	return ErrStreamClosed
+}
+
+// CloseWrite sends FIN: the peer reads EOF after the data already written.
+// Reads continue. Calling it again is a no-op.
+func (st *Stream) CloseWrite() error {
+	st.mu.Lock()
+	if !st.state.canSend() {
+		st.mu.Unlock()
+		return nil
+	}
+	flags := frame.FlagFIN | st.flagsLocked()
+	terminal := st.transitionLocked(evSendFIN, nil)
+	// Queued under mu, so the FIN follows every DATA frame of this stream.
+	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
+	st.armCloseTimerLocked()
+	st.mu.Unlock()
+	if terminal {
+		st.release()
+	}
+	return nil
+}
+
+// CloseRead stops reading: buffered and later data is discarded (its
+// window credit is still returned, so the peer is not stalled) and Read
+// returns ErrStreamClosed. Nothing is sent.
+func (st *Stream) CloseRead() error {
+	st.mu.Lock()
+	st.closeReadLocked()
+	st.mu.Unlock()
+	notify(st.recvNotify)
+	return nil
+}
+
+func (st *Stream) closeReadLocked() {
+	if st.readClosed {
+		return
+	}
+	st.readClosed = true
+	st.buf.release()
+	st.sendWindowUpdateLocked()
+}
+
+// Close closes both directions: CloseRead, then CloseWrite. It never
+// blocks. If the peer's FIN does not follow within StreamCloseTimeout the
+// stream is reset and freed.
+func (st *Stream) Close() error {
+	st.mu.Lock()
+	st.closed = true
+	st.closeReadLocked()
+	st.mu.Unlock()
+	notify(st.recvNotify)
+	return st.CloseWrite()
+}
+
+// Reset resets the stream: both directions fail at once on both sides.
+func (st *Stream) Reset() error { return st.ResetWithError(0) }
+
+// ResetWithError resets the stream, sending code in the RST (the libp2p
+// error-code extension, spec.md §3.5).
+func (st *Stream) ResetWithError(code uint32) error {
+	st.mu.Lock()
+	if st.state.terminal() {
+		st.mu.Unlock()
+		return nil
+	}
+	st.transitionLocked(evSendRST, &StreamError{StreamID: st.id, Code: code})
+	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, code), false)
+	st.mu.Unlock()
+	st.release()
+	return nil
+}
+
+// SetDeadline sets both deadlines.
+func (st *Stream) SetDeadline(t time.Time) error {
+	st.SetReadDeadline(t)
+	return st.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets the read deadline: a blocked and any later Read
+// fails with ErrTimeout once it passes; the zero time clears it.
+func (st *Stream) SetReadDeadline(t time.Time) error {
+	st.readDeadline.set(t)
+	notify(st.recvNotify)
+	return nil
+}
+
+// SetWriteDeadline sets the write deadline, as SetReadDeadline. A Write
+// that times out has queued only whole frames.
+func (st *Stream) SetWriteDeadline(t time.Time) error {
+	st.writeDeadline.set(t)
+	notify(st.sendNotify)
+	return nil
+}
+
+// transitionLocked applies ev (spec.md §3.6) and reports whether the
+// stream just became terminal; the caller then calls release after
+// unlocking. termErr records why a stream was reset.
+func (st *Stream) transitionLocked(ev streamEvent, termErr error) bool {
+	old := st.state
+	next, err := old.next(ev)
+	if err != nil || next == old {
+		return false
+	}
+	st.state = next
+	notify(st.recvNotify)
+	notify(st.sendNotify)
+	if !next.terminal() {
+		return false
+	}
+	if next == StateReset {
+		st.termErr = termErr
+		if !st.keepsData() {
+			st.buf.release()
+		}
+	}
+	st.stopTimersLocked()
+	return true
+}
+
+func (st *Stream) stopTimersLocked() {
+	if st.openTimer != nil {
+		st.openTimer.Stop()
+		st.openTimer = nil
+	}
+	if st.closeTimer != nil {
+		st.closeTimer.Stop()
+		st.closeTimer = nil
+	}
+}
+
+// release frees what a terminal stream holds in the session: its map
+// entry, its ACK-backlog slot and its window growth.
+func (st *Stream) release() {
+	st.releaseOwn()
+	st.session.removeStream(st)
+}
+
+// releaseOwn returns the ACK slot and the window budget, once.
+func (st *Stream) releaseOwn() {
+	s := st.session
+	st.mu.Lock()
+	ack := st.ackHeld
+	st.ackHeld = false
+	grown := st.grown
+	st.grown = 0
+	st.mu.Unlock()
+	if ack {
+		<-s.ackSlots
+	}
+	s.releaseWindow(grown)
+	st.readDeadline.stop()
+	st.writeDeadline.stop()
+}
+
+// sessionClosed moves the stream to Reset (or leaves it FullyClosed) when
+// the session ends. The session has already dropped it from its map.
+func (st *Stream) sessionClosed() {
+	s := st.session
+	st.mu.Lock()
+	terminal := st.transitionLocked(evSessionClosed, s.closeErr)
+	st.mu.Unlock()
+	if terminal {
+		st.releaseOwn()
+	}
+}
+
+// accepted sends the ACK when the application takes the stream
+// (spec.md §3.2).
+func (st *Stream) accepted() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.hs != hsAckPending || st.state == StateReset {
+		return
+	}
+	st.hs = hsEstablished
+	delta := st.initialDelta()
+	st.recv.granted += delta
+	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), false)
+}
+
+// armOpenTimer resets the stream if the peer does not ACK our SYN within
+// StreamOpenTimeout; the session is not affected (spec.md §8).
+func (st *Stream) armOpenTimer() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.hs != hsSynSent || st.state.terminal() {
+		return
+	}
+	st.openTimer = time.AfterFunc(st.session.config.StreamOpenTimeout, func() {
+		st.mu.Lock()
+		pending := st.hs == hsSynSent
+		st.mu.Unlock()
+		if pending {
+			st.session.logger.Debug("yamux: stream not acknowledged in time, resetting", "id", st.id)
+			st.Reset()
+		}
+	})
+}
+
+// armCloseTimerLocked resets a Closed stream whose peer never sends its FIN.
+func (st *Stream) armCloseTimerLocked() {
+	if !st.closed || st.state != StateHalfClosedSend || st.closeTimer != nil {
+		return
+	}
+	st.closeTimer = time.AfterFunc(st.session.config.StreamCloseTimeout, func() {
+		st.session.logger.Debug("yamux: peer did not close stream in time, resetting", "id", st.id)
+		st.Reset()
+	})
+}
+
+// receiveFrame applies a DATA or WINDOW_UPDATE frame from the peer, in the
+// order of spec.md §3.3: ACK, RST, window or payload, FIN. It runs on the
+// receive loop.
+func (st *Stream) receiveFrame(h frame.Header) error {
+	s := st.session
+	flags := h.Flags()
+	st.mu.Lock()
+	ackSlot := false
+	if flags&frame.FlagACK != 0 && st.hs == hsSynSent {
+		st.hs = hsEstablished
+		if st.openTimer != nil {
+			st.openTimer.Stop()
+			st.openTimer = nil
+		}
+		ackSlot, st.ackHeld = st.ackHeld, false
+	}
+	if ackSlot {
+		<-s.ackSlots // never blocks: we hold the slot
+	}
+	if flags&frame.FlagRST != 0 {
+		var code uint32
+		if h.Type() == frame.TypeWindowUpdate {
+			code = h.Length() // an error code, never window (spec.md §3.5)
+		}
+		terminal := st.transitionLocked(evRecvRST, &StreamError{StreamID: st.id, Code: code, Remote: true})
+		st.mu.Unlock()
+		if terminal {
+			st.release()
+		}
+		if h.Type() == frame.TypeData {
+			return s.discard(h.Length())
+		}
+		return nil
+	}
+	if h.Type() == frame.TypeWindowUpdate {
+		if delta := h.Length(); delta > 0 {
+			w, err := addSendWindow(st.sendWindow, delta)
+			if err != nil {
+				st.mu.Unlock()
+				return protocolError(err)
+			}
+			st.sendWindow = w
+			notify(st.sendNotify)
+		}
+	} else if n := h.Length(); n > 0 {
+		if err := st.recv.receive(n); err != nil {
+			st.mu.Unlock()
+			return protocolError(err)
+		}
+		if st.state == StateHalfClosedRecv || st.state == StateFullyClosed {
+			// DATA after the peer's FIN: this stream is broken, the
+			// session is not (spec.md §3.4).
+			terminal := st.transitionLocked(evSendRST, &StreamError{StreamID: st.id})
+			st.mu.Unlock()
+			if terminal {
+				st.release()
+				if err := s.waitReplyRoom(); err != nil {
+					return err
+				}
+				s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, 0), true)
+			}
+			return s.discard(n)
+		}
+		st.mu.Unlock()
+		if err := s.readBody(st, n); err != nil {
+			return err
+		}
+		st.mu.Lock()
+	}
+	terminal := false
+	if flags&frame.FlagFIN != 0 {
+		terminal = st.transitionLocked(evRecvFIN, nil)
+	}
+	st.mu.Unlock()
+	if terminal {
+		st.release()
+	}
+	return nil
+}
+
+// deliver buffers one piece of a DATA payload for Read.
+func (st *Stream) deliver(p []byte) {
+	st.mu.Lock()
+	switch {
+	case st.state == StateReset:
+		// Dropped: nobody will read it.
+	case st.readClosed:
+		// Discarded, and credited back at once (CloseRead).
+		st.sendWindowUpdateLocked()
+	default:
+		st.buf.write(p)
+	}
+	st.mu.Unlock()
+	notify(st.recvNotify)
+}
