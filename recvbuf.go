@@ -41,7 +41,8 @@ func putChunk(c *chunk) {
 // chunk is returned to its pool as soon as it is drained. Guarded by the
 // stream's mutex.
 type recvBuffer struct {
-	chunks []*chunk
+	chunks []*chunk // chunks[head:] hold data; the backing array is reused
+	head   int
 	n      int // unread bytes
 }
 
@@ -52,7 +53,7 @@ func (b *recvBuffer) write(p []byte) {
 	b.n += len(p)
 	for len(p) > 0 {
 		var tail *chunk
-		if k := len(b.chunks); k > 0 {
+		if k := len(b.chunks); k > b.head {
 			tail = b.chunks[k-1]
 		}
 		if tail == nil || len(tail.buf) == cap(tail.buf) {
@@ -73,7 +74,7 @@ func (b *recvBuffer) nextClass(need int) int {
 	if need > 1<<minChunkShift {
 		class = bits.Len(uint(need-1)) - minChunkShift
 	}
-	if k := len(b.chunks); k > 0 {
+	if k := len(b.chunks); k > b.head {
 		prev := bits.Len(uint(cap(b.chunks[k-1].buf))) - 1 - minChunkShift
 		class = max(class, prev+1)
 	}
@@ -83,29 +84,29 @@ func (b *recvBuffer) nextClass(need int) int {
 // read copies up to len(p) unread bytes into p and frees drained chunks.
 func (b *recvBuffer) read(p []byte) int {
 	total := 0
-	for len(p) > 0 && len(b.chunks) > 0 {
-		c := b.chunks[0]
+	for len(p) > 0 && b.head < len(b.chunks) {
+		c := b.chunks[b.head]
 		n := copy(p, c.buf[c.off:])
 		c.off += n
 		total += n
 		p = p[n:]
 		if c.off == len(c.buf) {
 			putChunk(c)
-			b.chunks[0] = nil
-			b.chunks = b.chunks[1:]
+			b.chunks[b.head] = nil
+			b.head++
 		}
 	}
 	b.n -= total
-	if len(b.chunks) == 0 {
-		b.chunks = nil
+	if b.head == len(b.chunks) {
+		b.chunks, b.head = b.chunks[:0], 0
 	}
 	return total
 }
 
 // release drops all unread bytes and returns the chunks to their pools.
 func (b *recvBuffer) release() {
-	for _, c := range b.chunks {
+	for _, c := range b.chunks[b.head:] {
 		putChunk(c)
 	}
-	b.chunks, b.n = nil, 0
+	b.chunks, b.head, b.n = nil, 0, 0
 }

@@ -64,6 +64,7 @@ type sendQueue struct {
 	ctrlBytes    []byte
 	spareHeaders []frame.Header
 	bufs         net.Buffers
+	writing      net.Buffers
 }
 
 func (q *sendQueue) init(s *Session) {
@@ -277,8 +278,8 @@ func (s *Session) writeBatch(ctrl []frame.Header, head, tail uint64, extra []byt
 		q.bufs = append(q.bufs, extra)
 	}
 	q.writeTimer.Reset(s.config.ConnectionWriteTimeout)
-	bufs := q.bufs                 // WriteTo consumes its receiver
-	_, err := bufs.WriteTo(s.conn) // writev on a *net.TCPConn
+	q.writing = q.bufs                 // WriteTo consumes its receiver; q.bufs keeps the backing array
+	_, err := q.writing.WriteTo(s.conn) // writev on a *net.TCPConn
 	q.writeTimer.Stop()
 	if err != nil && q.timedOut.Load() {
 		return ErrConnectionWriteTimeout

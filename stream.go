@@ -28,7 +28,6 @@ type Stream struct {
 	hs         handshake
 	termErr    error // why the stream is in Reset: a *StreamError or the session's error
 	readClosed bool  // CloseRead: data is discarded and Read fails
-	closed     bool  // Close was called
 	sendWindow uint32
 	recv       recvWindow
 	grown      uint32 // window growth reserved from the session budget
@@ -264,7 +263,6 @@ func (st *Stream) CloseWrite() error {
 	terminal := st.transitionLocked(evSendFIN, nil)
 	// Queued under mu, so the FIN follows every DATA frame of this stream.
 	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
-	st.armCloseTimerLocked()
 	st.mu.Unlock()
 	if terminal {
 		st.release()
@@ -297,11 +295,14 @@ func (st *Stream) closeReadLocked() {
 // stream is reset and freed.
 func (st *Stream) Close() error {
 	st.mu.Lock()
-	st.closed = true
 	st.closeReadLocked()
 	st.mu.Unlock()
 	notify(st.recvNotify)
-	return st.CloseWrite()
+	err := st.CloseWrite()
+	st.mu.Lock()
+	st.armCloseTimerLocked()
+	st.mu.Unlock()
+	return err
 }
 
 // Reset resets the stream: both directions fail at once on both sides.
@@ -449,9 +450,9 @@ func (st *Stream) armOpenTimer() {
 	})
 }
 
-// armCloseTimerLocked resets a Closed stream whose peer never sends its FIN.
+// armCloseTimerLocked resets a closed stream whose peer never sends its FIN.
 func (st *Stream) armCloseTimerLocked() {
-	if !st.closed || st.state != StateHalfClosedSend || st.closeTimer != nil {
+	if st.state != StateHalfClosedSend || st.closeTimer != nil {
 		return
 	}
 	st.closeTimer = time.AfterFunc(st.session.config.StreamCloseTimeout, func() {
