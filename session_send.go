@@ -278,7 +278,7 @@ func (s *Session) writeBatch(ctrl []frame.Header, head, tail uint64, extra []byt
 		q.bufs = append(q.bufs, extra)
 	}
 	q.writeTimer.Reset(s.config.ConnectionWriteTimeout)
-	q.writing = q.bufs                 // WriteTo consumes its receiver; q.bufs keeps the backing array
+	q.writing = q.bufs                  // WriteTo consumes its receiver; q.bufs keeps the backing array
 	_, err := q.writing.WriteTo(s.conn) // writev on a *net.TCPConn
 	q.writeTimer.Stop()
 	if err != nil && q.timedOut.Load() {
