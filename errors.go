@@ -131,11 +131,17 @@ func (e *SessionError) Unwrap() []error {
 	return []error{net.ErrClosed, e.Cause}
 }
 
-// Timeout reports whether the session ended because of a timeout.
+// Timeout reports whether the session ended because of a timeout
+// (keepalive or write), making a SessionError a net.Error.
 func (e *SessionError) Timeout() bool {
 	var ne net.Error
 	return errors.As(e.Cause, &ne) && ne.Timeout()
 }
+
+// Temporary is false: a session does not come back.
+func (e *SessionError) Temporary() bool { return false }
+
+var _ net.Error = (*SessionError)(nil)
 
 // StreamError reports a reset stream. It matches ErrStreamReset.
 type StreamError struct {

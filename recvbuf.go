@@ -97,8 +97,16 @@ func (b *recvBuffer) read(p []byte) int {
 		}
 	}
 	b.n -= total
-	if b.head == len(b.chunks) {
+	switch {
+	case b.head == len(b.chunks):
 		b.chunks, b.head = b.chunks[:0], 0
+	case b.head > 0 && b.head >= len(b.chunks)/2:
+		// A reader that never quite catches up: slide the live chunks down
+		// so the list stays as long as what is buffered, not as long as
+		// everything ever received.
+		k := copy(b.chunks, b.chunks[b.head:])
+		clear(b.chunks[k:])
+		b.chunks, b.head = b.chunks[:k], 0
 	}
 	return total
 }

@@ -26,8 +26,9 @@ type Session struct {
 	logger *slog.Logger
 
 	// Owned by recvLoop.
-	br *bufio.Reader
-	fr *frame.Reader
+	br            *bufio.Reader
+	fr            *frame.Reader
+	uselessFrames int // consecutive frames that changed nothing
 
 	// Guarded by mu. Lock order: a Stream's mu may be held while taking
 	// mu or sendMu; mu may be held while taking sendMu; mu is never held

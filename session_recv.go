@@ -14,6 +14,7 @@ var (
 	errWrongParity    = errors.New("yamux: SYN with a stream id of our parity")
 	errDuplicateSYN   = errors.New("yamux: SYN for a live stream")
 	errSYNBodyTooLong = errors.New("yamux: DATA with SYN exceeds the initial window")
+	errUselessFrames  = errors.New("yamux: too many frames that change nothing")
 )
 
 // recvLoop is the session's only reader of the conn. It decodes each
@@ -40,9 +41,10 @@ func (s *Session) readFrames() error {
 			}
 			return err
 		}
+		useful := true
 		switch h.Type() {
 		case frame.TypeData, frame.TypeWindowUpdate:
-			err = s.handleStreamFrame(h)
+			useful, err = s.handleStreamFrame(h)
 		case frame.TypePing:
 			err = s.handlePing(h)
 		case frame.TypeGoAway:
@@ -52,22 +54,48 @@ func (s *Session) readFrames() error {
 			return err
 		}
 		s.framesRecv.Add(1)
+		if useful {
+			s.uselessFrames = 0
+		} else if s.uselessFrames++; s.uselessFrames > maxUselessFrames {
+			return protocolError(errUselessFrames)
+		}
 	}
 }
 
+// maxUselessFrames is how many stream frames in a row may change nothing
+// (empty DATA, tiny window updates, frames for unknown streams, repeated
+// flags) before the peer is judged to be flooding us (spec.md §7).
+// Honest peers interleave such frames with useful ones.
+const maxUselessFrames = 10000
+
+// minUsefulDelta is the smallest window update that counts as useful;
+// implementations batch updates to at least half a window.
+const minUsefulDelta = 1024
+
 // handleStreamFrame handles DATA and WINDOW_UPDATE, whose flags mean the
-// same on both types (spec.md §3.3).
-func (s *Session) handleStreamFrame(h frame.Header) error {
+// same on both types (spec.md §3.3). It reports whether the frame did
+// anything useful.
+func (s *Session) handleStreamFrame(h frame.Header) (bool, error) {
 	id := h.StreamID()
 	if id == 0 {
-		return protocolError(errStreamZero)
+		return false, protocolError(errStreamZero)
 	}
 	var st *Stream
 	if h.Flags()&frame.FlagSYN != 0 {
 		var err error
 		if st, err = s.incomingStream(h); err != nil {
-			return err
+			return false, err
 		}
+		if st == nil {
+			// Refused (answered with RST, which the reply bound paces)
+			// or the session is ending: not flooding by this measure.
+			if h.Type() == frame.TypeData {
+				return true, s.discard(h.Length())
+			}
+			return true, nil
+		}
+		_, err = st.receiveFrame(h)
+		return true, err
 	} else {
 		s.mu.Lock()
 		st = s.streams[id]
@@ -77,9 +105,9 @@ func (s *Session) handleStreamFrame(h frame.Header) error {
 		// Unknown, closed or refused stream: ignore, but consume the body
 		// (spec.md §3.7). ReadHeader bounded its length.
 		if h.Type() == frame.TypeData {
-			return s.discard(h.Length())
+			return false, s.discard(h.Length())
 		}
-		return nil
+		return false, nil
 	}
 	return st.receiveFrame(h)
 }

@@ -463,11 +463,12 @@ func (st *Stream) armCloseTimerLocked() {
 
 // receiveFrame applies a DATA or WINDOW_UPDATE frame from the peer, in the
 // order of spec.md §3.3: ACK, RST, window or payload, FIN. It runs on the
-// receive loop.
-func (st *Stream) receiveFrame(h frame.Header) error {
+// receive loop and reports whether the frame changed anything.
+func (st *Stream) receiveFrame(h frame.Header) (useful bool, err error) {
 	s := st.session
 	flags := h.Flags()
 	st.mu.Lock()
+	before := st.state
 	ackSlot := false
 	if flags&frame.FlagACK != 0 && st.hs == hsSynSent {
 		st.hs = hsEstablished
@@ -491,24 +492,25 @@ func (st *Stream) receiveFrame(h frame.Header) error {
 			st.release()
 		}
 		if h.Type() == frame.TypeData {
-			return s.discard(h.Length())
+			return terminal, s.discard(h.Length())
 		}
-		return nil
+		return terminal, nil
 	}
 	if h.Type() == frame.TypeWindowUpdate {
 		if delta := h.Length(); delta > 0 {
 			w, err := addSendWindow(st.sendWindow, delta)
 			if err != nil {
 				st.mu.Unlock()
-				return protocolError(err)
+				return false, protocolError(err)
 			}
 			st.sendWindow = w
 			notify(st.sendNotify)
+			useful = delta >= minUsefulDelta
 		}
 	} else if n := h.Length(); n > 0 {
 		if err := st.recv.receive(n); err != nil {
 			st.mu.Unlock()
-			return protocolError(err)
+			return false, protocolError(err)
 		}
 		if st.state == StateHalfClosedRecv || st.state == StateFullyClosed {
 			// DATA after the peer's FIN: this stream is broken, the
@@ -518,27 +520,29 @@ func (st *Stream) receiveFrame(h frame.Header) error {
 			if terminal {
 				st.release()
 				if err := s.waitReplyRoom(); err != nil {
-					return err
+					return false, err
 				}
 				s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, 0), true)
 			}
-			return s.discard(n)
+			return terminal, s.discard(n)
 		}
 		st.mu.Unlock()
 		if err := s.readBody(st, n); err != nil {
-			return err
+			return false, err
 		}
+		useful = true
 		st.mu.Lock()
 	}
 	terminal := false
 	if flags&frame.FlagFIN != 0 {
 		terminal = st.transitionLocked(evRecvFIN, nil)
 	}
+	useful = useful || ackSlot || st.state != before
 	st.mu.Unlock()
 	if terminal {
 		st.release()
 	}
-	return nil
+	return useful, nil
 }
 
 // deliver buffers one piece of a DATA payload for Read.
