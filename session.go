@@ -328,9 +328,9 @@ const (
 	shutdownFlush                      // write queued frames, then GO_AWAY(code), then close
 )
 
-// shutdown ends the session exactly once: it records why, wakes every
-// waiter by closing done, moves every stream to Reset (FullyClosed ones stay)
-// and clears the maps and queues. The send loop performs the final write
+// shutdown ends the session exactly once: it records why, moves every
+// stream to Reset (FullyClosed ones stay), wakes every waiter by closing
+// done and clears the maps and queues. The send loop performs the final write
 // and closes the conn; a timer bounds that (spec.md §6).
 func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 	s.closeOnce.Do(func() {
@@ -342,15 +342,18 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 		s.mu.Unlock()
 
 		s.send.finish(mode, reason.Code)
+		// Streams go to Reset before done is closed, so that once the
+		// session reports its end (CloseChan, IsClosed) no stream still
+		// reports a live state.
+		for _, st := range streams {
+			st.sessionClosed()
+		}
 		close(s.done)
 		s.stopKeepalive()
 		if reason.Cause != nil {
 			s.logger.Debug("yamux: session ended", "err", reason)
 		}
 
-		for _, st := range streams {
-			st.sessionClosed()
-		}
 		for {
 			select {
 			case st := <-s.acceptCh:

@@ -13,7 +13,7 @@ var (
 	errSessionStream  = errors.New("yamux: PING or GO_AWAY on a non-zero stream")
 	errWrongParity    = errors.New("yamux: SYN with a stream id of our parity")
 	errDuplicateSYN   = errors.New("yamux: SYN for a live stream")
-	errSYNBodyTooLong = errors.New("yamux: DATA with SYN exceeds the initial window")
+	errSYNBodyTooLong = fmt.Errorf("%w: DATA with SYN exceeds the initial window", ErrRecvWindowExceeded) // spec.md §7.1 item 6
 	errUselessFrames  = errors.New("yamux: too many frames that change nothing")
 )
 
@@ -103,9 +103,11 @@ func (s *Session) handleStreamFrame(h frame.Header) (bool, error) {
 	}
 	if st == nil {
 		// Unknown, closed or refused stream: ignore, but consume the body
-		// (spec.md §3.7). ReadHeader bounded its length.
+		// (spec.md §3.7). ReadHeader bounded its length. A payload is not
+		// a flood: an honest peer keeps writing to a stream until our RST
+		// reaches it, and it pays for every byte.
 		if h.Type() == frame.TypeData {
-			return false, s.discard(h.Length())
+			return h.Length() > 0, s.discard(h.Length())
 		}
 		return false, nil
 	}

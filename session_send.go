@@ -184,6 +184,10 @@ func (s *Session) sendLoop() {
 	defer close(s.sendDone)
 	q.writeTimer = time.AfterFunc(time.Hour, func() {
 		q.timedOut.Store(true)
+		// Record the cause before the conn closes: otherwise the receive
+		// loop's failing read may end the session first, with a misleading
+		// "use of closed connection".
+		s.fail(ErrConnectionWriteTimeout)
 		s.closeConn()
 	})
 	q.writeTimer.Stop()

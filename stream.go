@@ -485,6 +485,10 @@ func (st *Stream) receiveFrame(h frame.Header) (useful bool, err error) {
 		var code uint32
 		if h.Type() == frame.TypeWindowUpdate {
 			code = h.Length() // an error code, never window (spec.md §3.5)
+		} else if err := st.recv.receive(h.Length()); err != nil {
+			// The window check precedes RST (spec.md §3.3 steps 3 and 5).
+			st.mu.Unlock()
+			return false, protocolError(err)
 		}
 		terminal := st.transitionLocked(evRecvRST, &StreamError{StreamID: st.id, Code: code, Remote: true})
 		st.mu.Unlock()
