@@ -116,14 +116,16 @@ func VerifyConfig(config *Config) error {
 	if config.ConnectionWriteTimeout < 0 {
 		bad("ConnectionWriteTimeout", config.ConnectionWriteTimeout, "> 0, 0 for default")
 	}
-	if w := config.InitialStreamWindowSize; w != 0 && (w < initialWindow || w > maxStreamWindowLimit) {
-		bad("InitialStreamWindowSize", w, fmt.Sprintf("%d..%d", initialWindow, maxStreamWindowLimit))
+	windowOK := func(w uint32) bool { return w == 0 || (w >= initialWindow && w <= maxStreamWindowLimit) }
+	initial, maxWin := config.InitialStreamWindowSize, config.MaxStreamWindowSize
+	switch {
+	case !windowOK(initial):
+		bad("InitialStreamWindowSize", initial, fmt.Sprintf("%d..%d", initialWindow, maxStreamWindowLimit))
+	case initial != 0 && maxWin != 0 && windowOK(maxWin) && initial > maxWin:
+		bad("InitialStreamWindowSize", initial, "<= MaxStreamWindowSize")
 	}
-	if w := config.MaxStreamWindowSize; w != 0 && (w < initialWindow || w > maxStreamWindowLimit) {
-		bad("MaxStreamWindowSize", w, fmt.Sprintf("%d..%d", initialWindow, maxStreamWindowLimit))
-	}
-	if i, m := config.InitialStreamWindowSize, config.MaxStreamWindowSize; i != 0 && m != 0 && i > m {
-		bad("InitialStreamWindowSize", i, "<= MaxStreamWindowSize")
+	if !windowOK(maxWin) {
+		bad("MaxStreamWindowSize", maxWin, fmt.Sprintf("%d..%d", initialWindow, maxStreamWindowLimit))
 	}
 	if config.MaxSessionReceiveBuffer < 0 {
 		bad("MaxSessionReceiveBuffer", config.MaxSessionReceiveBuffer, ">= 0, 0 for default")
