@@ -89,6 +89,12 @@ func sessionPair(t testing.TB, pair func(testing.TB) (net.Conn, net.Conn), ccfg,
 	return client, server
 }
 
+// memSessions is sessionPair over memconn with the default config; inside a
+// synctest bubble it runs on fake time.
+func memSessions(t testing.TB) (client, server *yamux.Session) {
+	return sessionPair(t, memPair, testConfig(), testConfig())
+}
+
 // waitClosed fails the test if s does not end within d (real or fake time).
 func waitClosed(t testing.TB, s *yamux.Session, d time.Duration) {
 	t.Helper()
