@@ -28,7 +28,7 @@ test:
 # @chainsafe/libp2p-yamux, yamux-js (Node, from interop/js/package-lock.json).
 interop:
 	cd interop/js && npm ci --no-audit --no-fund --loglevel=error
-	cd interop && $(GO) test -race -short -count=1 ./...
+	cd interop && $(GO) test -short -count=1 ./...
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
