@@ -84,15 +84,15 @@ func (s *Session) PingContext(ctx context.Context) (time.Duration, error) {
 	}
 }
 
-// handlePong matches a pong to its ping; pongs we did not ask for are
-// ignored (spec.md §5).
-func (s *Session) handlePong(id uint32) {
+// handlePong matches a pong to its ping and reports whether it did; pongs
+// we did not ask for are ignored (spec.md §5).
+func (s *Session) handlePong(id uint32) bool {
 	p := &s.ping
 	p.mu.Lock()
 	w, ok := p.pending[id]
 	if !ok {
 		p.mu.Unlock()
-		return
+		return false
 	}
 	delete(p.pending, id)
 	rtt := time.Since(w.sent)
@@ -105,6 +105,7 @@ func (s *Session) handlePong(id uint32) {
 	if w.done != nil {
 		close(w.done)
 	}
+	return true
 }
 
 // startKeepalive sends the first ping, which measures the RTT used by

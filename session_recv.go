@@ -46,7 +46,7 @@ func (s *Session) readFrames() error {
 		case frame.TypeData, frame.TypeWindowUpdate:
 			useful, err = s.handleStreamFrame(h)
 		case frame.TypePing:
-			err = s.handlePing(h)
+			useful, err = s.handlePing(h)
 		case frame.TypeGoAway:
 			err = s.handleGoAway(h)
 		}
@@ -62,9 +62,10 @@ func (s *Session) readFrames() error {
 	}
 }
 
-// maxUselessFrames is how many stream frames in a row may change nothing
-// (empty DATA, tiny window updates, frames for unknown streams, repeated
-// flags) before the peer is judged to be flooding us (spec.md §7).
+// maxUselessFrames is how many frames in a row may change nothing (empty
+// DATA, tiny window updates, frames for unknown streams, repeated flags,
+// pongs we did not ask for) before the peer is judged to be flooding us
+// (spec.md §7).
 // Honest peers interleave such frames with useful ones.
 const maxUselessFrames = 10000
 
@@ -199,22 +200,28 @@ func (s *Session) readBody(st *Stream, n uint32) error {
 	return nil
 }
 
-func (s *Session) handlePing(h frame.Header) error {
+// handlePing answers a PING(SYN) and matches a pong. It reports whether
+// the frame did anything: a pong we did not ask for, or a PING with
+// neither SYN nor ACK, changes nothing and so counts toward
+// maxUselessFrames; otherwise one such frame per 10,000 would let a flood
+// of useless frames go on for free.
+func (s *Session) handlePing(h frame.Header) (bool, error) {
 	if h.StreamID() != 0 {
-		return protocolError(errSessionStream)
+		return false, protocolError(errSessionStream)
 	}
 	flags := h.Flags()
 	switch {
 	case flags&frame.FlagSYN != 0:
 		// Exactly one pong per ping, with only ACK set (spec.md §5).
 		if err := s.waitReplyRoom(); err != nil {
-			return err
+			return false, err
 		}
 		s.send.control(frame.New(frame.TypePing, frame.FlagACK, 0, h.Length()), true)
+		return true, nil
 	case flags&frame.FlagACK != 0:
-		s.handlePong(h.Length())
+		return s.handlePong(h.Length()), nil
 	}
-	return nil
+	return false, nil
 }
 
 func (s *Session) handleGoAway(h frame.Header) error {
