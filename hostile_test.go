@@ -150,23 +150,15 @@ func TestHostileR01SynFlood(t *testing.T) {
 // Serve-style accept loop that starts one handler goroutine per accepted
 // stream and holds the stream for 1 s (fake time).
 //
-// What the core guarantees and this test asserts: live streams never
-// exceed MaxIncomingStreams (a reset stream leaves the session's map at
-// once), every SYN is either handed to Accept or refused with exactly one
-// RST (backlog full), the session's memory returns to its baseline as
-// soon as the handlers let go (no reset stream leaks),
-// goroutines are back to baseline ± 2 within 2 s of Close, and the control
-// stream and the bystander keep working.
+// What it asserts: an inbound stream keeps its MaxIncomingStreams slot
+// until the handler has released it (even when the peer reset it at once),
+// so handlers never exceed the limit; SYNs past the limit are refused with
+// RST, and after 4 x MaxIncomingStreams such refusals without a slot being
+// freed the session answers GoAway(1) (HTTP/2's rapid-reset defence);
+// goroutines return to baseline; the bystander keeps working.
 //
-// What docs/hostile-peers.md asks and the core does not do (reported with
-// numbers by hostileGap): an incoming slot is released when the RST
-// arrives, not when the handler releases the stream, so running handlers
-// are bounded only by the application, not by MaxIncomingStreams; and
-// there is no early-reset threshold, so no GoAway(1) ever comes.
-//
-// Sizes: the doc's 1,000,000 pairs would keep 1,000,000 handler goroutines
-// alive at once (that is the gap itself: several GB), so -hostile.full
-// runs 200,000; CI 5,000 (1,000 with -short).
+// Sizes: up to n pairs are offered, but the GoAway comes after about
+// 5 x MaxIncomingStreams whatever n is.
 func TestHostileR02RapidReset(t *testing.T) {
 	n := hostileSize(200_000, 5_000, 1_000)
 	synctest.Test(t, func(t *testing.T) {
@@ -223,15 +215,19 @@ func TestHostileR02RapidReset(t *testing.T) {
 		synctest.Wait()
 		heap0 := hostileHeap()
 		b := hp.batch()
-		every := max(n/20, 1)
-		maxLive := 0
+		every := max(limit/4, 1)
+		maxLive, sent := 0, 0
 		for i := range n {
 			id := uint32(3 + 2*i)
 			b.add(frame.TypeWindowUpdate, frame.FlagSYN, id, 0, nil)
 			b.add(frame.TypeWindowUpdate, frame.FlagRST, id, 0, nil)
+			sent++
 			if (i+1)%every == 0 {
 				b.flush()
 				synctest.Wait()
+				if goAways.Load() > 0 {
+					break
+				}
 				maxLive = max(maxLive, hp.S.NumStreams()-1)
 				ctl.round()
 				by.round()
@@ -241,58 +237,42 @@ func TestHostileR02RapidReset(t *testing.T) {
 		synctest.Wait()
 		heapPeak, gPeak := hostileHeap(), hostileGoroutines()
 		peakHandlers := peak.Load()
+		t.Logf("R02: %d SYN+RST pairs sent before the GoAway: %d handed to Accept, %d refused (RST); handlers peaked at %d (limit %d); "+
+			"live streams peaked at %d; heap +%.2f MiB at peak, goroutines %d at peak; GoAway frames: %d",
+			sent, started.Load(), rsts.Load(), peakHandlers, limit, maxLive, hostileMiB(heapPeak-heap0), gPeak, goAways.Load())
 
+		// Incoming slots are held until the handler releases its stream, so
+		// handlers stay within MaxIncomingStreams even though the peer
+		// resets every stream at once.
 		if maxLive > limit {
 			t.Errorf("live inbound streams peaked at %d, want <= MaxIncomingStreams %d", maxLive, limit)
 		}
-		if s := started.Load() + rsts.Load(); s != int64(n) {
-			t.Errorf("accepted %d + refused %d = %d streams, want every one of the %d SYNs either handed to Accept or refused", started.Load(), rsts.Load(), s, n)
-		}
-		perHeld := int64(0)
-		if peakHandlers > 0 {
-			perHeld = (heapPeak - heap0) / peakHandlers
-		}
-		t.Logf("R02: %d SYN+RST pairs: %d handed to Accept, %d refused (RST); handlers peaked at %d (limit %d); "+
-			"live streams peaked at %d; heap +%.2f MiB at peak (%d B per held stream), goroutines %d at peak; GoAway frames: %d",
-			n, started.Load(), rsts.Load(), peakHandlers, limit, maxLive, hostileMiB(heapPeak-heap0), perHeld, gPeak, goAways.Load())
 		if peakHandlers > int64(limit) {
-			hostileGap(t, "R02/A2: %d handler goroutines ran at once, doc wants <= MaxIncomingStreams %d: the core frees a stream's incoming slot "+
-				"when the peer's RST arrives, not when the handler releases it", peakHandlers, limit)
+			t.Errorf("%d handler goroutines ran at once, want <= MaxIncomingStreams %d", peakHandlers, limit)
 		}
-		if goAways.Load() == 0 {
-			hostileGap(t, "R02/A2: no GoAway(1) after %d rapid resets (%d beyond the limit %d); doc wants GoAway before 1,024 excess resets: "+
-				"the core has no early-reset threshold", n, max(int64(n)-int64(limit), 0), limit)
+		// Refusals past the limit are bounded (4 x limit), then GoAway(1).
+		if goAways.Load() != 1 {
+			t.Fatalf("GoAway frames = %d after %d rapid resets, want exactly 1", goAways.Load(), sent)
 		}
-
-		// Once the handlers let go, nothing of the reset streams remains.
-		time.Sleep(time.Second)
-		synctest.Wait()
-		if r := running.Load(); r != 0 {
-			t.Fatalf("%d handlers still running after their second, want 0", r)
+		if r := rsts.Load(); r > int64(4*limit+1) {
+			t.Errorf("%d SYNs refused before the GoAway, want <= %d (4 x MaxIncomingStreams + 1)", r, 4*limit+1)
 		}
-		if got := hp.S.NumStreams(); got != 1 {
-			t.Errorf("NumStreams() = %d after the handlers ended, want 1 (the control stream)", got)
+		if err := hp.S.Err(); !errors.Is(err, yamux.ErrProtocol) {
+			t.Errorf("Err() = %v, want a protocol error", err)
 		}
-		// A leaked stream would keep ~600 B. What may remain is runtime
-		// state sized by the peak of sleeping handlers (the timer heap
-		// keeps its capacity: 8 B per handler), so fail only above both
-		// 256 KiB and 64 B per handled stream.
-		heapAfter := hostileHeap()
-		if d := heapAfter - heap0; d > 256<<10 && d/max(handled.Load(), 1) >= 64 {
-			t.Errorf("heap is %d B above its baseline after all %d handlers ended (%d B per stream), want <= 256 KiB or < 64 B per stream: reset streams leak",
-				d, handled.Load(), d/max(handled.Load(), 1))
-		}
-		ctl.finish()
+		ctl.finishBroken()
 		by.round()
 
-		// Goroutines back to baseline ± 2 within 2 s of Close.
-		hp.S.Close()
+		// Goroutines back to baseline ± 2 within 2 s once the handlers end.
+		time.Sleep(2 * time.Second)
 		<-acceptDone
 		hp.shutdown()
-		time.Sleep(2 * time.Second)
 		synctest.Wait()
+		if r := running.Load(); r != 0 {
+			t.Fatalf("%d handlers still running, want 0", r)
+		}
 		if g := hostileGoroutines(); g < gStart-2 || g > gStart+2 {
-			t.Errorf("goroutines 2 s after Close: %d, want baseline %d ± 2", g, gStart)
+			t.Errorf("goroutines 2 s after the session ended: %d, want baseline %d ± 2", g, gStart)
 		}
 		by.finish()
 	})

@@ -1052,7 +1052,7 @@ func TestProtoAcceptBacklog(t *testing.T) {
 
 // TestProtoMaxIncomingStreams: with MaxIncomingStreams 3, a fourth live
 // inbound stream is refused with RST even though it would be accepted;
-// when one ends, a new one is admitted.
+// when one ends and the application has seen it, a new one is admitted.
 func TestProtoMaxIncomingStreams(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
@@ -1068,8 +1068,15 @@ func TestProtoMaxIncomingStreams(t *testing.T) {
 		p.writeWindowUpdate(frame.FlagRST, 1, 0)
 		synctest.Wait()
 		protoExpectState(t, st1, yamux.StateReset)
-		st9 := p.openInbound(9)
-		protoEcho(t, p, st9, "admitted")
+		// The reset stream keeps its slot until the application has seen
+		// the reset (rapid-reset defence, spec.md §8): still refused.
+		p.writeWindowUpdate(frame.FlagSYN, 9, 0)
+		p.expectRST(9)
+		if _, err := st1.Read(make([]byte, 1)); !errors.Is(err, yamux.ErrStreamReset) {
+			t.Fatalf("Read on the reset stream = %v, want ErrStreamReset", err)
+		}
+		st11 := p.openInbound(11)
+		protoEcho(t, p, st11, "admitted")
 	})
 }
 

@@ -36,7 +36,11 @@ type Session struct {
 	mu           sync.Mutex
 	streams      map[uint32]*Stream
 	nextID       uint32
-	numIncoming  int
+	numIncoming  int // inbound streams holding a slot of MaxIncomingStreams
+	// refusedAtLimit counts SYNs refused at MaxIncomingStreams since a slot
+	// was last released: a peer that keeps opening (and resetting) streams
+	// faster than the application finishes them is a rapid-reset attack.
+	refusedAtLimit int
 	localGoAway  bool
 	remoteGoAway error // set by the peer's GO_AWAY(0): no new streams
 	closeErr     error // set before done is closed
@@ -392,9 +396,6 @@ func (s *Session) removeStream(st *Stream) {
 	s.mu.Lock()
 	if s.streams[st.id] == st {
 		delete(s.streams, st.id)
-		if st.inbound {
-			s.numIncoming--
-		}
 	}
 	drained := s.remoteGoAway != nil && len(s.streams) == 0
 	goAway := s.remoteGoAway
@@ -402,6 +403,16 @@ func (s *Session) removeStream(st *Stream) {
 	if drained {
 		// The peer said GO_AWAY(normal) and the last stream is done.
 		s.shutdown(goAway.(*SessionError), shutdownFlush)
+	}
+}
+
+// releaseIncoming gives back an inbound stream's MaxIncomingStreams slot.
+func (s *Session) releaseIncoming() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closeErr == nil { // at shutdown the count was reset
+		s.numIncoming--
+		s.refusedAtLimit = 0
 	}
 }
 

@@ -15,7 +15,13 @@ var (
 	errDuplicateSYN   = errors.New("yamux: SYN for a live stream")
 	errSYNBodyTooLong = fmt.Errorf("%w: DATA with SYN exceeds the initial window", ErrRecvWindowExceeded) // spec.md §7.1 item 6
 	errUselessFrames  = errors.New("yamux: too many frames that change nothing")
+	errRapidReset     = errors.New("yamux: too many streams opened past MaxIncomingStreams")
 )
+
+// rapidResetFactor: how many SYNs, in multiples of MaxIncomingStreams, may
+// be refused at the limit before a slot frees up (HTTP/2 servers use the
+// same 4x queue bound against rapid reset).
+const rapidResetFactor = 4
 
 // recvLoop is the session's only reader of the conn. It decodes each
 // header, dispatches it, and never blocks on a stream: DATA is copied into
@@ -134,7 +140,17 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 		s.mu.Unlock()
 		return nil, nil
 	}
-	refuse := s.localGoAway || s.remoteGoAway != nil || s.numIncoming >= s.config.MaxIncomingStreams
+	atLimit := s.numIncoming >= s.config.MaxIncomingStreams
+	if atLimit {
+		// Slots are held until the application has released its streams,
+		// even those the peer reset, so handlers stay bounded; a peer that
+		// keeps pushing past that is flooding us (spec.md §7).
+		if s.refusedAtLimit++; s.refusedAtLimit > rapidResetFactor*s.config.MaxIncomingStreams {
+			s.mu.Unlock()
+			return nil, protocolError(errRapidReset)
+		}
+	}
+	refuse := s.localGoAway || s.remoteGoAway != nil || atLimit
 	var st *Stream
 	if !refuse {
 		st = newStream(s, id, hsAckPending)

@@ -28,6 +28,12 @@ type Stream struct {
 	hs         handshake
 	termErr    error // why the stream is in Reset: a *StreamError or the session's error
 	readClosed bool  // CloseRead: data is discarded and Read fails
+	// inbound streams hold one of MaxIncomingStreams from SYN until they
+	// end and, if the peer reset them, until the application has seen it
+	// (a Read or Write error, Close or Reset): so the handlers an
+	// application runs stay bounded by the limit even under rapid reset.
+	incomingSlot bool
+	observed     bool // the application has seen the stream's end
 	sendWindow uint32
 	recv       recvWindow
 	grown      uint32 // window growth reserved from the session budget
@@ -60,7 +66,33 @@ func newStream(s *Session, id uint32, hs handshake) *Stream {
 		// Our SYN announces the larger window, if configured.
 		st.recv.granted += st.initialDelta()
 	}
+	st.incomingSlot = st.inbound
 	return st
+}
+
+// settleSlot releases the stream's MaxIncomingStreams slot once it is no
+// longer needed (see incomingSlot).
+func (st *Stream) settleSlot() {
+	st.mu.Lock()
+	if !st.incomingSlot || !st.state.terminal() {
+		st.mu.Unlock()
+		return
+	}
+	if se, ok := st.termErr.(*StreamError); ok && se.Remote && !st.observed {
+		st.mu.Unlock()
+		return
+	}
+	st.incomingSlot = false
+	st.mu.Unlock()
+	st.session.releaseIncoming()
+}
+
+// observe records that the application has seen the stream end.
+func (st *Stream) observe() {
+	st.mu.Lock()
+	st.observed = true
+	st.mu.Unlock()
+	st.settleSlot()
 }
 
 // initialDelta is the window delta our SYN or ACK carries: what the
@@ -113,6 +145,7 @@ func (st *Stream) Read(b []byte) (int, error) {
 		if st.state == StateReset && !st.keepsData() {
 			err := st.termErr
 			st.mu.Unlock()
+			st.observe()
 			return 0, err
 		}
 		if st.buf.Len() > 0 {
@@ -136,6 +169,7 @@ func (st *Stream) Read(b []byte) (int, error) {
 		case StateReset:
 			err := st.termErr
 			st.mu.Unlock()
+			st.observe()
 			return 0, err
 		}
 		st.mu.Unlock()
@@ -196,7 +230,11 @@ func (st *Stream) Write(b []byte) (int, error) {
 		}
 		st.mu.Lock()
 		if err := st.writableLocked(); err != nil {
+			reset := st.state == StateReset
 			st.mu.Unlock()
+			if reset {
+				st.observe()
+			}
 			return total, err
 		}
 		if len(b) == 0 {
@@ -302,6 +340,7 @@ func (st *Stream) Close() error {
 	st.mu.Lock()
 	st.armCloseTimerLocked()
 	st.mu.Unlock()
+	st.observe()
 	return err
 }
 
@@ -314,6 +353,7 @@ func (st *Stream) ResetWithError(code uint32) error {
 	st.mu.Lock()
 	if st.state.terminal() {
 		st.mu.Unlock()
+		st.observe()
 		return nil
 	}
 	st.transitionLocked(evSendRST, &StreamError{StreamID: st.id, Code: code})
@@ -385,6 +425,7 @@ func (st *Stream) stopTimersLocked() {
 // entry, its ACK-backlog slot and its window growth.
 func (st *Stream) release() {
 	st.releaseOwn()
+	st.settleSlot()
 	st.session.removeStream(st)
 }
 
