@@ -33,17 +33,17 @@ type Session struct {
 	// Guarded by mu. Lock order: a Stream's mu may be held while taking
 	// mu or sendMu; mu may be held while taking sendMu; mu is never held
 	// while taking a Stream's mu.
-	mu           sync.Mutex
-	streams      map[uint32]*Stream
-	nextID       uint32
-	numIncoming  int // inbound streams holding a slot of MaxIncomingStreams
+	mu          sync.Mutex
+	streams     map[uint32]*Stream
+	nextID      uint32
+	numIncoming int // inbound streams holding a slot of MaxIncomingStreams
 	// refusedAtLimit counts SYNs refused at MaxIncomingStreams since a slot
 	// was last released: a peer that keeps opening (and resetting) streams
 	// faster than the application finishes them is a rapid-reset attack.
 	refusedAtLimit int
-	localGoAway  bool
-	remoteGoAway error // set by the peer's GO_AWAY(0): no new streams
-	closeErr     error // set before done is closed
+	localGoAway    bool
+	remoteGoAway   error // set by the peer's GO_AWAY(0): no new streams
+	closeErr       error // set before done is closed
 
 	acceptCh  chan *Stream  // inbound streams waiting for AcceptStream
 	ackSlots  chan struct{} // semaphore of the outbound ACK backlog

@@ -34,13 +34,13 @@ type Stream struct {
 	// application runs stay bounded by the limit even under rapid reset.
 	incomingSlot bool
 	observed     bool // the application has seen the stream's end
-	sendWindow uint32
-	recv       recvWindow
-	grown      uint32 // window growth reserved from the session budget
-	buf        recvBuffer
-	ackHeld    bool // holds a slot of the session's ACK backlog
-	openTimer  *time.Timer
-	closeTimer *time.Timer
+	sendWindow   uint32
+	recv         recvWindow
+	grown        uint32 // window growth reserved from the session budget
+	buf          recvBuffer
+	ackHeld      bool // holds a slot of the session's ACK backlog
+	openTimer    *time.Timer
+	closeTimer   *time.Timer
 
 	// 1-buffered wake-ups for blocked Read and Write.
 	recvNotify chan struct{}
