@@ -31,7 +31,7 @@ type Session struct {
 	uselessFrames int // consecutive frames that changed nothing
 
 	// Guarded by mu. Lock order: a Stream's mu may be held while taking
-	// mu or sendMu; mu may be held while taking sendMu; mu is never held
+	// mu or send.mu; mu may be held while taking send.mu; mu is never held
 	// while taking a Stream's mu.
 	mu          sync.Mutex
 	streams     map[uint32]*Stream
