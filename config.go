@@ -69,6 +69,10 @@ type Config struct {
 	// StreamCloseTimeout resets a stream that was closed locally when the
 	// peer's FIN does not arrive in time, so its resources are freed.
 	StreamCloseTimeout time.Duration
+	// GoAwayDrainTimeout closes a session after our GoAway once it has had
+	// no stream for this long, so a peer that never closes cannot keep a
+	// drained session open (spec.md §6.3).
+	GoAwayDrainTimeout time.Duration
 	// Logger receives debug and warning records; nil is silent.
 	Logger *slog.Logger
 }
@@ -88,6 +92,7 @@ func DefaultConfig() *Config {
 		MaxMessageSize:          64 * 1024,
 		StreamOpenTimeout:       75 * time.Second,
 		StreamCloseTimeout:      5 * time.Minute,
+		GoAwayDrainTimeout:      30 * time.Second,
 	}
 }
 
@@ -139,6 +144,9 @@ func VerifyConfig(config *Config) error {
 	if config.StreamCloseTimeout < 0 {
 		bad("StreamCloseTimeout", config.StreamCloseTimeout, "> 0, 0 for default")
 	}
+	if config.GoAwayDrainTimeout < 0 {
+		bad("GoAwayDrainTimeout", config.GoAwayDrainTimeout, "> 0, 0 for default")
+	}
 	return errors.Join(errs...)
 }
 
@@ -164,6 +172,7 @@ func withDefaults(c *Config) Config {
 	setDefault(&out.MaxMessageSize, d.MaxMessageSize)
 	setDefault(&out.StreamOpenTimeout, d.StreamOpenTimeout)
 	setDefault(&out.StreamCloseTimeout, d.StreamCloseTimeout)
+	setDefault(&out.GoAwayDrainTimeout, d.GoAwayDrainTimeout)
 	return out
 }
 

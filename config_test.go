@@ -45,6 +45,7 @@ func TestDefaultConfig(t *testing.T) {
 		MaxMessageSize:          64 * cfgKiB,
 		StreamOpenTimeout:       75 * time.Second,
 		StreamCloseTimeout:      5 * time.Minute,
+		GoAwayDrainTimeout:      30 * time.Second,
 		Logger:                  nil,
 	}
 	if *got != want {
@@ -106,6 +107,7 @@ func TestVerifyConfigFields(t *testing.T) {
 		{"ConnectionWriteTimeout", func(c *yamux.Config) *time.Duration { return &c.ConnectionWriteTimeout }},
 		{"StreamOpenTimeout", func(c *yamux.Config) *time.Duration { return &c.StreamOpenTimeout }},
 		{"StreamCloseTimeout", func(c *yamux.Config) *time.Duration { return &c.StreamCloseTimeout }},
+		{"GoAwayDrainTimeout", func(c *yamux.Config) *time.Duration { return &c.GoAwayDrainTimeout }},
 	}
 	for _, f := range durations {
 		for _, v := range []struct {
@@ -219,9 +221,10 @@ func TestVerifyConfigJoinsEveryBadField(t *testing.T) {
 		MaxMessageSize:          -1,
 		StreamOpenTimeout:       -1,
 		StreamCloseTimeout:      -1,
+		GoAwayDrainTimeout:      -1,
 	}
-	if errs := cfgJoined(t, yamux.VerifyConfig(all)); len(errs) != 11 {
-		t.Fatalf("VerifyConfig with 11 bad fields reported %d errors (%v), want 11", len(errs), errs)
+	if errs := cfgJoined(t, yamux.VerifyConfig(all)); len(errs) != 12 {
+		t.Fatalf("VerifyConfig with 12 bad fields reported %d errors (%v), want 12", len(errs), errs)
 	}
 }
 

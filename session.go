@@ -42,8 +42,9 @@ type Session struct {
 	// faster than the application finishes them is a rapid-reset attack.
 	refusedAtLimit int
 	localGoAway    bool
-	remoteGoAway   error // set by the peer's GO_AWAY(0): no new streams
-	closeErr       error // set before done is closed
+	drainTimer     *time.Timer // after our GoAway, closes the session once idle
+	remoteGoAway   error       // set by the peer's GO_AWAY(0): no new streams
+	closeErr       error       // set before done is closed
 
 	acceptCh  chan *Stream  // inbound streams waiting for AcceptStream
 	ackSlots  chan struct{} // semaphore of the outbound ACK backlog
@@ -248,7 +249,8 @@ func (s *Session) CloseWithError(code ErrorCode) error {
 }
 
 // GoAway tells the peer we accept no new streams: its further SYNs are
-// answered with RST. Existing streams, and streams we open, carry on.
+// answered with RST. Existing streams, and streams we open, carry on; once
+// the session has had no stream for GoAwayDrainTimeout, it closes.
 func (s *Session) GoAway() error {
 	s.mu.Lock()
 	if s.closeErr != nil {
@@ -258,6 +260,7 @@ func (s *Session) GoAway() error {
 	}
 	already := s.localGoAway
 	s.localGoAway = true
+	s.armDrainLocked()
 	s.mu.Unlock()
 	if !already {
 		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), false)
@@ -340,6 +343,10 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closeErr = reason
+		if s.drainTimer != nil {
+			s.drainTimer.Stop()
+			s.drainTimer = nil
+		}
 		streams := s.streams
 		s.streams = make(map[uint32]*Stream)
 		s.numIncoming = 0
@@ -399,11 +406,31 @@ func (s *Session) removeStream(st *Stream) {
 	}
 	drained := s.remoteGoAway != nil && len(s.streams) == 0
 	goAway := s.remoteGoAway
+	s.armDrainLocked()
 	s.mu.Unlock()
 	if drained {
 		// The peer said GO_AWAY(normal) and the last stream is done.
 		s.shutdown(goAway.(*SessionError), shutdownFlush)
 	}
+}
+
+// armDrainLocked starts the drain timer once a session that sent GoAway
+// has no stream left; if a stream is opened before it fires, it does
+// nothing and the next idle moment arms it again.
+func (s *Session) armDrainLocked() {
+	if !s.localGoAway || len(s.streams) > 0 || s.closeErr != nil || s.drainTimer != nil {
+		return
+	}
+	s.drainTimer = time.AfterFunc(s.config.GoAwayDrainTimeout, func() {
+		s.mu.Lock()
+		s.drainTimer = nil
+		idle := len(s.streams) == 0
+		s.mu.Unlock()
+		if idle {
+			s.logger.Debug("yamux: drained after GoAway, closing")
+			s.shutdown(&SessionError{Code: CodeNormal}, shutdownFlush)
+		}
+	})
 }
 
 // releaseIncoming gives back an inbound stream's MaxIncomingStreams slot.
