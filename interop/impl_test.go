@@ -107,8 +107,6 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-var errUnsupported = errors.New("not supported by this implementation")
-
 // registry of implementations usable as "local" (under test) or Go peer.
 var (
 	implsMu sync.Mutex
