@@ -45,10 +45,6 @@ var (
 	//	go test -race -count=1 -run 'Hostile|WorstCase' -hostile.full -timeout=2h .
 	hostileFull = flag.Bool("hostile.full", false,
 		"hostile_test.go: run the hostile-peer cases at the full sizes of docs/hostile-peers.md (slow)")
-	// hostileStrict turns the documented gaps between the core and
-	// docs/hostile-peers.md (hostileGap) from log lines into failures.
-	hostileStrict = flag.Bool("hostile.strict", false,
-		"hostile_test.go: fail, rather than log, the known gaps between the core and docs/hostile-peers.md")
 )
 
 // hostileSize returns full under -hostile.full, short under -short and ci
@@ -61,18 +57,6 @@ func hostileSize(full, ci, short int) int {
 		return short
 	}
 	return ci
-}
-
-// hostileGap reports a figure of docs/hostile-peers.md that the core does
-// not meet by design (not a bug to fix in a test). The measured number is
-// always printed; with -hostile.strict it fails the test.
-func hostileGap(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if *hostileStrict {
-		t.Errorf("GAP: "+format, args...)
-		return
-	}
-	t.Logf("KNOWN GAP (fails with -hostile.strict): "+format, args...)
 }
 
 // --- Measurements -------------------------------------------------------

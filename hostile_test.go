@@ -15,9 +15,7 @@ package yamux_test
 //
 //	go test -race -count=1 -run 'Hostile|WorstCase' -hostile.full -timeout=2h .
 //
-// -short makes the counts smaller still. Figures the core does not meet by
-// design are printed as "KNOWN GAP" (see hostileGap); -hostile.strict makes
-// them fail.
+// -short makes the counts smaller still.
 
 import (
 	"bufio"
