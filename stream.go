@@ -225,6 +225,11 @@ func (st *Stream) Write(b []byte) (int, error) {
 	maxMsg := s.config.MaxMessageSize
 	total := 0
 	for {
+		if total > 0 && len(b) == 0 {
+			// Everything is queued: what happens to the stream from now on
+			// (a reset racing in) is the next call's business.
+			return total, nil
+		}
 		if st.writeDeadline.passed() {
 			return total, ErrTimeout
 		}
