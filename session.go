@@ -365,14 +365,13 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 			s.logger.Debug("yamux: session ended", "err", reason)
 		}
 
-		for {
+		for queued := true; queued; {
 			select {
 			case st := <-s.acceptCh:
 				st.sessionClosed()
-				continue
 			default:
+				queued = false
 			}
-			break
 		}
 		s.ping.clear()
 		if mode == shutdownNow {
