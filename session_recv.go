@@ -28,6 +28,9 @@ const rapidResetFactor = 4
 // the stream's buffer, which the window bounds.
 func (s *Session) recvLoop() {
 	defer close(s.recvDone)
+	// A closed Session may stay referenced by the application: let its
+	// read buffer go.
+	defer func() { s.br, s.fr = nil, nil }()
 	err := s.readFrames()
 	select {
 	case <-s.done:

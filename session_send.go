@@ -53,6 +53,7 @@ type sendQueue struct {
 	finishing bool
 	mode      shutdownMode
 	code      ErrorCode
+	stopped   bool // the send loop has exited: nothing is queued any more
 
 	// ready wakes the send loop.
 	ready chan struct{}
@@ -148,7 +149,7 @@ func (q *sendQueue) dataRoomLocked(minBytes int) (int, <-chan struct{}) {
 // ever blocking.
 func (q *sendQueue) fin(h frame.Header) {
 	q.mu.Lock()
-	if q.finishing && q.mode != shutdownFlush {
+	if q.finishing && (q.mode != shutdownFlush || q.stopped) {
 		q.mu.Unlock()
 		return
 	}
@@ -159,6 +160,16 @@ func (q *sendQueue) fin(h frame.Header) {
 	}
 	q.mu.Unlock()
 	q.wake()
+}
+
+// release drops the queue's buffers when the send loop exits, so a closed
+// Session that the application still references does not pin them.
+func (q *sendQueue) release() {
+	q.mu.Lock()
+	q.stopped = true
+	q.ring, q.ctrl, q.overflow = nil, nil, nil
+	q.mu.Unlock()
+	q.ctrlBytes, q.spareHeaders, q.bufs, q.writing = nil, nil, nil, nil
 }
 
 // finish tells the send loop to make its final write; called once by
@@ -182,6 +193,7 @@ func (q *sendQueue) finish(mode shutdownMode, code ErrorCode) {
 func (s *Session) sendLoop() {
 	q := &s.send
 	defer close(s.sendDone)
+	defer q.release()
 	q.writeTimer = time.AfterFunc(time.Hour, func() {
 		q.timedOut.Store(true)
 		// Record the cause before the conn closes: otherwise the receive

@@ -113,7 +113,9 @@ func TestSoak(t *testing.T) {
 
 	// The server: one yamux.Server per connection, echo and churn handlers.
 	var serverMu sync.Mutex
-	var servers []*yamux.Session
+	// Live server sessions only: a closed one is dropped, so the soak does
+	// not itself keep every session it ever served.
+	servers := map[*yamux.Session]struct{}{}
 	serving.Go(func() {
 		for {
 			c, err := ln.Accept()
@@ -127,12 +129,15 @@ func TestSoak(t *testing.T) {
 				continue
 			}
 			serverMu.Lock()
-			servers = append(servers, s)
+			servers[s] = struct{}{}
 			serverMu.Unlock()
 			remote := c.RemoteAddr().String()
 			serving.Go(func() { soakServe(s) })
 			serving.Go(func() {
 				<-s.CloseChan()
+				serverMu.Lock()
+				delete(servers, s)
+				serverMu.Unlock()
 				if v, ok := verdicts.Load(remote); ok {
 					v.(chan error) <- s.Err()
 				}
@@ -248,7 +253,7 @@ loop:
 	fltWaitGroup(t, &peers, time.Minute, "soak clients and misbehaving peers")
 	ln.Close()
 	serverMu.Lock()
-	for _, s := range servers {
+	for s := range servers {
 		s.Close()
 	}
 	serverMu.Unlock()
