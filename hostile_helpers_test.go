@@ -230,17 +230,7 @@ func hostileNewPeer(t testing.TB, o rawPeerOptions) *hostilePeer {
 	if err != nil {
 		t.Fatalf("starting the control session: %v", err)
 	}
-	p := &rawPeer{
-		t:           t,
-		Conn:        raw,
-		Ours:        ours,
-		S:           s,
-		answerPings: !o.NoPingAnswers,
-		timeout:     10 * time.Minute,
-		wsem:        make(chan struct{}, 1),
-		notify:      make(chan struct{}, 1),
-		readerDone:  make(chan struct{}),
-	}
+	p := newRawPeerState(t, raw, ours, s, o)
 	hp := &hostilePeer{
 		rawPeer: p,
 		Ctl:     ctl,

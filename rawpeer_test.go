@@ -102,6 +102,22 @@ func newRawPeer(t testing.TB, asClient bool, cfg *yamux.Config) *rawPeer {
 	return newRawPeerOpts(t, rawPeerOptions{AsClient: asClient, Config: cfg})
 }
 
+// newRawPeerState builds the rawPeer around an already started session;
+// the caller starts whichever reader the test needs.
+func newRawPeerState(t testing.TB, raw, ours *memconn.Conn, s *yamux.Session, o rawPeerOptions) *rawPeer {
+	return &rawPeer{
+		t:           t,
+		Conn:        raw,
+		Ours:        ours,
+		S:           s,
+		answerPings: !o.NoPingAnswers,
+		timeout:     10 * time.Minute,
+		wsem:        make(chan struct{}, 1),
+		notify:      make(chan struct{}, 1),
+		readerDone:  make(chan struct{}),
+	}
+}
+
 func newRawPeerOpts(t testing.TB, o rawPeerOptions) *rawPeer {
 	t.Helper()
 	cfg := o.Config
@@ -121,17 +137,7 @@ func newRawPeerOpts(t testing.TB, o rawPeerOptions) *rawPeer {
 	if err != nil {
 		t.Fatalf("starting our session: %v", err)
 	}
-	p := &rawPeer{
-		t:           t,
-		Conn:        raw,
-		Ours:        ours,
-		S:           s,
-		answerPings: !o.NoPingAnswers,
-		timeout:     10 * time.Minute,
-		wsem:        make(chan struct{}, 1),
-		notify:      make(chan struct{}, 1),
-		readerDone:  make(chan struct{}),
-	}
+	p := newRawPeerState(t, raw, ours, s, o)
 	go p.readLoop()
 	// Keepalive timers let fake time run on forever, so a call that blocks
 	// by mistake would never end the bubble: give up after an hour.
