@@ -177,8 +177,8 @@ func (st *Stream) Read(b []byte) (int, error) {
 		case <-st.recvNotify:
 		case <-st.readDeadline.wait():
 		case <-s.done:
-			// Loop once more: buffered data is still delivered.
-			st.sessionClosed()
+			// Session.shutdown moved the stream to Reset before closing
+			// done; loop once more: buffered data is still delivered.
 		}
 	}
 }
@@ -277,8 +277,7 @@ func (st *Stream) Write(b []byte) (int, error) {
 		case <-wait:
 		case <-st.sendNotify:
 		case <-st.writeDeadline.wait():
-		case <-s.done:
-			st.sessionClosed()
+		case <-s.done: // the stream is Reset by now: the loop returns
 		}
 	}
 }
