@@ -3,6 +3,7 @@ package yamux
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/yamuxgo/yamux/internal/frame"
 )
@@ -34,14 +35,26 @@ func (s *Session) recvLoop() {
 	err := s.readFrames()
 	select {
 	case <-s.done:
-		return // the session was already ending; the read failed because of it
+		// The session was already ending: if the read failed, it failed
+		// because of that.
 	default:
+		s.fail(err)
 	}
-	s.fail(err)
+	// Read and discard until the peer's EOF or until the conn is closed,
+	// so that the final write can linger (Session.linger) without our
+	// kernel resetting the connection. After a failed read, or once the
+	// conn is closed, this returns at once.
+	_, _ = io.Copy(io.Discard, s.br)
 }
 
+// readFrames handles frames until the conn fails or the session ends.
 func (s *Session) readFrames() error {
 	for {
+		select {
+		case <-s.done:
+			return nil // what follows is discarded (recvLoop)
+		default:
+		}
 		h, err := s.fr.ReadHeader()
 		if err != nil {
 			if errors.Is(err, frame.ErrInvalidVersion) || errors.Is(err, frame.ErrInvalidType) ||

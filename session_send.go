@@ -30,6 +30,11 @@ const ringSize = 4 * (64*1024 + frame.HeaderSize)
 // closeFlushTimeout bounds the final flush and GO_AWAY of Close.
 const closeFlushTimeout = time.Second
 
+// lingerTimeout bounds how long Close, after its final write, waits for
+// the peer's EOF (see linger); like closeFlushTimeout it is capped by
+// ConnectionWriteTimeout.
+const lingerTimeout = time.Second
+
 type sendQueue struct {
 	s *Session
 
@@ -314,8 +319,13 @@ func (s *Session) writeFailed(err error) {
 	s.fail(err)
 }
 
+// closeWriter is a conn that can half-close: *net.TCPConn, *net.UnixConn,
+// *tls.Conn, memconn.
+type closeWriter interface{ CloseWrite() error }
+
 // finalWrite runs once the session is finishing: depending on the mode it
-// flushes the queues and sends GO_AWAY, then closes the conn.
+// flushes the queues and sends GO_AWAY, then lingers (see linger) and
+// closes the conn.
 func (s *Session) finalWrite() {
 	q := &s.send
 	defer func() {
@@ -345,5 +355,35 @@ func (s *Session) finalWrite() {
 		ctrl, head, tail = nil, 0, 0
 	}
 	extra = append(extra, goAway[:]...)
-	_ = s.writeBatch(ctrl, head, tail, extra)
+	if err := s.writeBatch(ctrl, head, tail, extra); err != nil {
+		return
+	}
+	if q.closeTimer != nil {
+		q.closeTimer.Stop()
+	}
+	s.linger()
+}
+
+// linger is the lingering close (spec.md §6.3). Closing a socket whose
+// receive buffer still holds unread bytes makes the kernel answer with
+// RST, and the peer's kernel then discards what it had received from us
+// but not yet delivered: the end of our data and the GO_AWAY. So once the
+// final frames are written we half-close (the peer reads EOF after them)
+// and let the receive loop, which owns the reads, discard whatever the
+// peer still sends until its EOF. A peer like us ends its session on our
+// EOF and closes, so this normally takes one round trip; lingerTimeout
+// bounds it when the peer never closes. A conn that cannot half-close
+// (net.Pipe, most wrappers) has no kernel buffer behind it to reset and
+// is closed at once.
+func (s *Session) linger() {
+	cw, ok := s.conn.(closeWriter)
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	t := time.NewTimer(min(s.config.ConnectionWriteTimeout, lingerTimeout))
+	defer t.Stop()
+	select {
+	case <-s.recvDone: // the peer's EOF (or a read error)
+	case <-t.C:
+	}
 }
