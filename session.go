@@ -173,7 +173,7 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	st.ackHeld = true
 	s.streams[id] = st
 	// The SYN is queued while mu is held so that SYNs leave in id order.
-	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), false)
+	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), notReply)
 	s.mu.Unlock()
 	st.armOpenTimer()
 	return st, nil
@@ -263,7 +263,7 @@ func (s *Session) GoAway() error {
 	s.armDrainLocked()
 	s.mu.Unlock()
 	if !already {
-		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), false)
+		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), notReply)
 	}
 	return nil
 }

@@ -182,19 +182,20 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 	s.mu.Unlock()
 	if refuse {
 		s.logger.Debug("yamux: refusing stream", "id", id, "err", ErrBacklogFull)
-		if err := s.waitReplyRoom(); err != nil {
+		if err := s.waitReplyRoom(replyReset); err != nil {
 			return nil, err
 		}
-		s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, id, 0), true)
+		s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, id, 0), replyReset)
 	}
 	return st, nil
 }
 
-// waitReplyRoom blocks the receive loop while maxPendingReplies reply
-// frames are queued: we stop reading rather than grow the queue.
-func (s *Session) waitReplyRoom() error {
+// waitReplyRoom blocks the receive loop while the replies of kind pending
+// are at their bound: we stop reading rather than grow the queue. Only a
+// peer unlike us gets here (config.go, maxPendingPongs).
+func (s *Session) waitReplyRoom(kind replyKind) error {
 	for {
-		wait := s.send.replyRoom()
+		wait := s.send.replyRoom(kind)
 		if wait == nil {
 			return nil
 		}
@@ -245,10 +246,10 @@ func (s *Session) handlePing(h frame.Header) (bool, error) {
 	switch {
 	case flags&frame.FlagSYN != 0:
 		// Exactly one pong per ping, with only ACK set (spec.md §5).
-		if err := s.waitReplyRoom(); err != nil {
+		if err := s.waitReplyRoom(replyPong); err != nil {
 			return false, err
 		}
-		s.send.control(frame.New(frame.TypePing, frame.FlagACK, 0, h.Length()), true)
+		s.send.control(frame.New(frame.TypePing, frame.FlagACK, 0, h.Length()), replyPong)
 		return true, nil
 	case flags&frame.FlagACK != 0:
 		return s.handlePong(h.Length()), nil

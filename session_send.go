@@ -41,9 +41,9 @@ type sendQueue struct {
 	mu sync.Mutex // guards the fields below; taken after Session.mu or Stream.mu
 	// ctrl are the queued control frames, FIFO.
 	ctrl []frame.Header
-	// replies counts the frames of ctrl queued by recvLoop in answer to the
-	// peer; bounded by maxPendingReplies.
-	replies int
+	// pongs and resets count the frames of ctrl queued by recvLoop in
+	// answer to the peer; bounded by maxPendingPongs and maxPendingResets.
+	pongs, resets int
 	// ring holds queued DATA and FIN bytes in [head, tail) (monotonic
 	// counters, modulo len(ring)). Allocated on first use.
 	ring       []byte
@@ -85,28 +85,41 @@ func (q *sendQueue) wake() {
 	}
 }
 
-// control queues a control frame. reply marks frames the receive loop sends
-// in answer to the peer; they count against maxPendingReplies.
-func (q *sendQueue) control(h frame.Header, reply bool) {
+// replyKind says whether a control frame answers the peer, and how it is
+// bounded (spec.md §5.1).
+type replyKind uint8
+
+const (
+	notReply   replyKind = iota // ours: SYN, ACK, WINDOW_UPDATE, PING, GO_AWAY, Reset
+	replyPong                   // a pong, bounded by maxPendingPongs
+	replyReset                  // a refusal or a DATA-after-FIN RST, bounded by maxPendingResets
+)
+
+// control queues a control frame; kind says whether it answers the peer.
+func (q *sendQueue) control(h frame.Header, kind replyKind) {
 	q.mu.Lock()
 	if q.finishing {
 		q.mu.Unlock()
 		return
 	}
 	q.ctrl = append(q.ctrl, h)
-	if reply {
-		q.replies++
+	switch kind {
+	case replyPong:
+		q.pongs++
+	case replyReset:
+		q.resets++
 	}
 	q.mu.Unlock()
 	q.wake()
 }
 
-// replyRoom returns nil if another reply frame may be queued, or a channel
-// closed when room appears. The receive loop stops reading until then.
-func (q *sendQueue) replyRoom() <-chan struct{} {
+// replyRoom returns nil if another reply of kind may be queued, or a
+// channel closed when room appears. The receive loop stops reading until
+// then, which only a peer unlike us can make happen.
+func (q *sendQueue) replyRoom(kind replyKind) <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.replies < maxPendingReplies {
+	if (kind != replyPong || q.pongs < maxPendingPongs) && (kind != replyReset || q.resets < maxPendingResets) {
 		return nil
 	}
 	return q.spaceChLocked()
@@ -234,7 +247,7 @@ func (s *Session) writeQueued() error {
 		}
 		ctrl := q.ctrl
 		q.ctrl = q.spareHeaders[:0]
-		replies := q.replies
+		pongs, resets := q.pongs, q.resets
 		head, tail := q.head, q.tail
 		q.mu.Unlock()
 		if len(ctrl) == 0 && head == tail {
@@ -247,7 +260,8 @@ func (s *Session) writeQueued() error {
 			return err
 		}
 		q.mu.Lock()
-		q.replies -= replies
+		q.pongs -= pongs
+		q.resets -= resets
 		q.head = tail
 		q.drainOverflowLocked()
 		if q.spaceCh != nil {
@@ -340,7 +354,7 @@ func (s *Session) finalWrite() {
 	head, tail := q.head, q.tail
 	overflow := q.overflow
 	q.ctrl, q.overflow = nil, nil
-	q.replies = 0
+	q.pongs, q.resets = 0, 0
 	q.mu.Unlock()
 	if mode == shutdownNow {
 		return

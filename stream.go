@@ -201,7 +201,7 @@ func (st *Stream) sendWindowUpdateLocked() {
 	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.config.MaxStreamWindowSize, s.growFn)
 	st.grown += st.recv.size - before
 	if delta > 0 {
-		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), false)
+		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), notReply)
 	}
 }
 
@@ -361,7 +361,7 @@ func (st *Stream) ResetWithError(code uint32) error {
 		return nil
 	}
 	st.transitionLocked(evSendRST, &StreamError{StreamID: st.id, Code: code})
-	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, code), false)
+	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, code), notReply)
 	st.mu.Unlock()
 	st.release()
 	return nil
@@ -473,7 +473,7 @@ func (st *Stream) accepted() {
 	st.hs = hsEstablished
 	delta := st.initialDelta()
 	st.recv.granted += delta
-	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), false)
+	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), notReply)
 }
 
 // armOpenTimer resets the stream if the peer does not ACK our SYN within

@@ -67,10 +67,10 @@ func (st *Stream) receiveFrame(h frame.Header) (useful bool, err error) {
 			st.mu.Unlock()
 			if terminal {
 				st.release()
-				if err := s.waitReplyRoom(); err != nil {
+				if err := s.waitReplyRoom(replyReset); err != nil {
 					return false, err
 				}
-				s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, 0), true)
+				s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, 0), replyReset)
 			}
 			return terminal, s.discard(n)
 		}
