@@ -136,9 +136,14 @@ func (s *Session) OpenStream() (*Stream, error) {
 	return s.OpenStreamContext(context.Background())
 }
 
-// Open is OpenStream returning a net.Conn.
+// Open is OpenStream returning a net.Conn; on error the net.Conn is nil
+// (a nil interface, not a nil *Stream inside one).
 func (s *Session) Open() (net.Conn, error) {
-	return s.OpenStream()
+	st, err := s.OpenStream()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // OpenStreamContext is OpenStream honouring ctx while it waits for room in
@@ -202,9 +207,14 @@ func (s *Session) AcceptStream() (*Stream, error) {
 	return s.AcceptStreamContext(context.Background())
 }
 
-// Accept is AcceptStream returning a net.Conn, for net.Listener.
+// Accept is AcceptStream returning a net.Conn, for net.Listener; on error
+// the net.Conn is nil (a nil interface).
 func (s *Session) Accept() (net.Conn, error) {
-	return s.AcceptStream()
+	st, err := s.AcceptStream()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // AcceptStreamContext is AcceptStream honouring ctx.

@@ -322,12 +322,23 @@ func (s *Session) writeBatch(ctrl []frame.Header, head, tail uint64, extra []byt
 	return err
 }
 
+// writeFailed ends the session after a failed write. A peer that sends
+// GO_AWAY(code) and closes makes our next write fail, often before the
+// receive loop has read that GO_AWAY: the peer's reason must win over our
+// symptom. So, unless the write timed out, the receive loop first gets the
+// chance to read what the peer sent before it closed; it ends the session
+// itself on the GO_AWAY, or on the read error that follows. A conn that
+// fails writes while reads still work is failed with the write error after
+// the same bound as the final write.
 func (s *Session) writeFailed(err error) {
 	if !errors.Is(err, ErrConnectionWriteTimeout) {
+		t := time.NewTimer(min(s.config.ConnectionWriteTimeout, closeFlushTimeout))
+		defer t.Stop()
 		select {
 		case <-s.done:
-			return // the conn was closed by the shutdown itself
-		default:
+			return // the session ended on what the peer sent, or it was closed
+		case <-s.recvDone:
+		case <-t.C:
 		}
 	}
 	s.fail(err)

@@ -27,7 +27,9 @@ type Stream struct {
 	state      StreamState
 	hs         handshake
 	termErr    error // why the stream is in Reset: a *StreamError or the session's error
-	readClosed bool  // CloseRead: data is discarded and Read fails
+	cause      resetCause
+	finRecv    bool // the peer's FIN has arrived: its data is complete
+	readClosed bool // CloseRead: data is discarded and Read fails
 	// inbound streams hold one of MaxIncomingStreams from SYN until they
 	// end and, if the peer reset them, until the application has seen it
 	// (a Read or Write error, Close or Reset): so the handlers an
@@ -78,7 +80,7 @@ func (st *Stream) settleSlot() {
 		st.mu.Unlock()
 		return
 	}
-	if se, ok := st.termErr.(*StreamError); ok && se.Remote && !st.observed {
+	if st.cause == causeRemoteReset && !st.observed {
 		st.mu.Unlock()
 		return
 	}
@@ -128,9 +130,9 @@ func notify(ch chan struct{}) {
 }
 
 // Read reads data the peer sent. After the peer's FIN it returns io.EOF
-// once the buffer is drained; after a reset it returns a *StreamError;
-// after the session ended it returns what is still buffered, then the
-// session's error.
+// once the buffer is drained, even if the session has ended since; after a
+// reset it returns a *StreamError; after the session ended it returns what
+// is still buffered, then the session's error.
 func (st *Stream) Read(b []byte) (int, error) {
 	s := st.session
 	for {
@@ -162,11 +164,14 @@ func (st *Stream) Read(b []byte) (int, error) {
 			}
 			return n, nil
 		}
-		switch st.state {
-		case StateHalfClosedRecv, StateFullyClosed:
+		switch {
+		case st.finRecv && st.state != StateReset, st.finRecv && st.cause == causeSessionEnd:
+			// Every byte of the peer's is here and it said it was done:
+			// a session that ends afterwards changes nothing for Read
+			// (spec.md §3.4).
 			st.mu.Unlock()
 			return 0, io.EOF
-		case StateReset:
+		case st.state == StateReset:
 			err := st.termErr
 			st.mu.Unlock()
 			st.observe()
@@ -183,12 +188,34 @@ func (st *Stream) Read(b []byte) (int, error) {
 	}
 }
 
+// resetCause says why a stream is in Reset: it decides whether buffered
+// data is still handed out and whether the inbound slot waits for the
+// application (settleSlot).
+type resetCause uint8
+
+const (
+	causeNone        resetCause = iota // not reset
+	causeLocalReset                    // we sent RST (Reset, a timeout, DATA after FIN)
+	causeRemoteReset                   // the peer sent RST
+	causeSessionEnd                    // the session ended under the stream
+)
+
+// causeOf is the reset cause of the event that resets a stream.
+func causeOf(ev streamEvent) resetCause {
+	switch ev {
+	case evSendRST:
+		return causeLocalReset
+	case evRecvRST:
+		return causeRemoteReset
+	case evSessionClosed:
+		return causeSessionEnd
+	}
+	return causeNone
+}
+
 // keepsData reports whether a Reset stream still hands out buffered data:
 // yes when the session ended under it, no after a RST (spec.md §3.5).
-func (st *Stream) keepsData() bool {
-	_, isRST := st.termErr.(*StreamError)
-	return !isRST
-}
+func (st *Stream) keepsData() bool { return st.cause == causeSessionEnd }
 
 // sendWindowUpdateLocked queues a window update if enough has been read
 // (spec.md §4.3).
@@ -399,6 +426,9 @@ func (st *Stream) transitionLocked(ev streamEvent, termErr error) bool {
 		return false
 	}
 	st.state = next
+	if ev == evRecvFIN {
+		st.finRecv = true
+	}
 	notify(st.recvNotify)
 	notify(st.sendNotify)
 	if !next.terminal() {
@@ -406,6 +436,7 @@ func (st *Stream) transitionLocked(ev streamEvent, termErr error) bool {
 	}
 	if next == StateReset {
 		st.termErr = termErr
+		st.cause = causeOf(ev)
 		if !st.keepsData() {
 			st.buf.release()
 		}
