@@ -40,7 +40,8 @@ func (p *pingState) init() {
 	p.slots = make(chan struct{}, maxOutstandingPings)
 }
 
-// clear wakes every Ping caller; called once at shutdown.
+// clear forgets the outstanding pings (their callers wait on the
+// session's done channel); called once at shutdown, after stopKeepalive.
 func (p *pingState) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -96,7 +97,7 @@ func (s *Session) PingContext(ctx context.Context) (time.Duration, error) {
 	case <-done:
 		return time.Since(sent), nil
 	case <-s.done:
-		return 0, s.closeErr
+		return 0, s.err()
 	case <-ctx.Done():
 		// The ping stays pending: its slot is freed by the pong.
 		return 0, ctx.Err()
@@ -109,7 +110,7 @@ func (s *Session) handlePong(id uint32) bool {
 	p := &s.ping
 	p.mu.Lock()
 	w, ok := p.pending[id]
-	if !ok {
+	if !ok || p.closed {
 		p.mu.Unlock()
 		return false
 	}
@@ -143,10 +144,14 @@ func (s *Session) startKeepalive() {
 	s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
 }
 
+// stopKeepalive stops the keepalive for good: closed is set in the same
+// critical section as the timer stops, so neither a pong (handlePong) nor
+// a tick can re-arm it afterwards.
 func (s *Session) stopKeepalive() {
 	p := &s.ping
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	if p.timer != nil {
 		p.timer.Stop()
 	}

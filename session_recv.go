@@ -3,7 +3,6 @@ package yamux
 import (
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/yamuxgo/yamux/internal/frame"
 )
@@ -44,7 +43,12 @@ func (s *Session) recvLoop() {
 	// so that the final write can linger (Session.linger) without our
 	// kernel resetting the connection. After a failed read, or once the
 	// conn is closed, this returns at once.
-	_, _ = io.Copy(io.Discard, s.br)
+	// The read buffer does the discarding: nothing is allocated.
+	for {
+		if _, err := s.br.Discard(max(s.br.Buffered(), 1)); err != nil {
+			return
+		}
+	}
 }
 
 // readFrames handles frames until the conn fails or the session ends.
@@ -57,8 +61,7 @@ func (s *Session) readFrames() error {
 		}
 		h, err := s.fr.ReadHeader()
 		if err != nil {
-			if errors.Is(err, frame.ErrInvalidVersion) || errors.Is(err, frame.ErrInvalidType) ||
-				errors.Is(err, frame.ErrFrameTooLarge) {
+			if errors.Is(err, frame.ErrInvalidHeader) {
 				return protocolError(err)
 			}
 			return err
@@ -152,7 +155,7 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 		s.mu.Unlock()
 		return nil, protocolError(fmt.Errorf("%w: %d", errDuplicateSYN, id))
 	}
-	if s.closeErr != nil {
+	if s.err() != nil {
 		s.mu.Unlock()
 		return nil, nil
 	}
@@ -202,7 +205,7 @@ func (s *Session) waitReplyRoom(kind replyKind) error {
 		select {
 		case <-wait:
 		case <-s.done:
-			return s.closeErr
+			return s.err()
 		}
 	}
 }

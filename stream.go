@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yamuxgo/yamux/internal/frame"
@@ -281,7 +282,7 @@ func (st *Stream) Write(b []byte) (int, error) {
 			if q.finishing {
 				q.mu.Unlock()
 				st.mu.Unlock()
-				return total, s.closeErr
+				return total, s.err()
 			}
 			want := min(len(b), maxMsg, int(st.sendWindow))
 			room, spaceCh := q.dataRoomLocked(min(want, minMessageSize))
@@ -387,11 +388,17 @@ func (st *Stream) ResetWithError(code uint32) error {
 		st.observe()
 		return nil
 	}
-	st.transitionLocked(evSendRST, &StreamError{StreamID: st.id, Code: code})
-	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, code), notReply)
+	st.resetLocked(code)
 	st.mu.Unlock()
 	st.release()
 	return nil
+}
+
+// resetLocked moves a live stream to Reset and queues our RST with code;
+// the caller then unlocks and calls release.
+func (st *Stream) resetLocked(code uint32) {
+	st.transitionLocked(evSendRST, &StreamError{StreamID: st.id, Code: code})
+	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, code), notReply)
 }
 
 // SetDeadline sets both deadlines.
@@ -486,7 +493,7 @@ func (st *Stream) releaseOwn() {
 func (st *Stream) sessionClosed() {
 	s := st.session
 	st.mu.Lock()
-	terminal := st.transitionLocked(evSessionClosed, s.closeErr)
+	terminal := st.transitionLocked(evSessionClosed, s.err())
 	st.mu.Unlock()
 	if terminal {
 		st.releaseOwn()
@@ -507,6 +514,10 @@ func (st *Stream) accepted() {
 	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), notReply)
 }
 
+// testHookOpenTimer, if set by a test, runs when the open timer has fired
+// and before it acts on the handshake.
+var testHookOpenTimer atomic.Pointer[func(*Stream)]
+
 // armOpenTimer resets the stream if the peer does not ACK our SYN within
 // StreamOpenTimeout; the session is not affected (spec.md §8).
 func (st *Stream) armOpenTimer() {
@@ -515,15 +526,25 @@ func (st *Stream) armOpenTimer() {
 	if st.hs != hsSynSent || st.state.terminal() {
 		return
 	}
-	st.openTimer = time.AfterFunc(st.session.config.StreamOpenTimeout, func() {
-		st.mu.Lock()
-		pending := st.hs == hsSynSent
+	st.openTimer = time.AfterFunc(st.session.config.StreamOpenTimeout, st.openTimedOut)
+}
+
+// openTimedOut resets the stream if it is still unacknowledged. The check
+// and the reset happen under one lock: an ACK processed in between would
+// otherwise see its established stream reset.
+func (st *Stream) openTimedOut() {
+	if hook := testHookOpenTimer.Load(); hook != nil {
+		(*hook)(st)
+	}
+	st.mu.Lock()
+	if st.hs != hsSynSent || st.state.terminal() {
 		st.mu.Unlock()
-		if pending {
-			st.session.logger.Debug("yamux: stream not acknowledged in time, resetting", "id", st.id)
-			st.Reset()
-		}
-	})
+		return
+	}
+	st.session.logger.Debug("yamux: stream not acknowledged in time, resetting", "id", st.id)
+	st.resetLocked(0)
+	st.mu.Unlock()
+	st.release()
 }
 
 // armCloseTimerLocked resets a closed stream whose peer never sends its FIN.
