@@ -50,9 +50,11 @@ func TestRaceOpenTimerVersusACK(t *testing.T) {
 		hook := func(fired *Stream) {
 			if fired == st {
 				// What the receive loop does with the peer's ACK.
-				if _, err := st.receiveFrame(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0)); err != nil {
-					t.Errorf("ACK: %v", err)
+				d, err := st.receiveHeader(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0))
+				if err != nil || !d.ackSlot {
+					t.Errorf("ACK: %+v, %v", d, err)
 				}
+				<-st.session.ackSlots
 			}
 		}
 		testHookOpenTimer.Store(&hook)

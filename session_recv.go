@@ -106,38 +106,77 @@ func (s *Session) handleStreamFrame(h frame.Header) (bool, error) {
 	if id == 0 {
 		return false, protocolError(errStreamZero)
 	}
-	var st *Stream
 	if h.Flags()&frame.FlagSYN != 0 {
-		var err error
-		if st, err = s.incomingStream(h); err != nil {
+		st, err := s.incomingStream(h)
+		if err != nil {
 			return false, err
 		}
 		if st == nil {
 			// Refused (answered with RST, which the reply bound paces)
 			// or the session is ending: not flooding by this measure.
-			if h.Type() == frame.TypeData {
-				return true, s.discard(h.Length())
-			}
-			return true, nil
+			return true, s.discard(bodyLen(h))
 		}
-		_, err = st.receiveFrame(h)
+		_, err = s.applyStreamFrame(st, h)
 		return true, err
-	} else {
-		s.mu.Lock()
-		st = s.streams[id]
-		s.mu.Unlock()
 	}
+	s.mu.Lock()
+	st := s.streams[id]
+	s.mu.Unlock()
 	if st == nil {
 		// Unknown, closed or refused stream: ignore, but consume the body
 		// (spec.md §3.7). ReadHeader bounded its length. A payload is not
 		// a flood: an honest peer keeps writing to a stream until our RST
 		// reaches it, and it pays for every byte.
-		if h.Type() == frame.TypeData {
-			return h.Length() > 0, s.discard(h.Length())
-		}
-		return false, nil
+		n := bodyLen(h)
+		return n > 0, s.discard(n)
 	}
-	return st.receiveFrame(h)
+	return s.applyStreamFrame(st, h)
+}
+
+// bodyLen is the payload length of a frame: DATA's length, 0 otherwise.
+func bodyLen(h frame.Header) uint32 {
+	if h.Type() == frame.TypeData {
+		return h.Length()
+	}
+	return 0
+}
+
+// applyStreamFrame lets st decide what the frame means (receiveHeader),
+// then does the I/O the decision asks for: reading the body into the
+// stream or past it, the RST reply, and the release of the stream's
+// session resources.
+func (s *Session) applyStreamFrame(st *Stream, h frame.Header) (bool, error) {
+	d, err := st.receiveHeader(h)
+	if err != nil {
+		return false, err
+	}
+	if d.ackSlot {
+		<-s.ackSlots // never blocks: the stream held the slot
+	}
+	if d.replyRST {
+		if err := s.waitReplyRoom(replyReset); err != nil {
+			return false, err
+		}
+		s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, 0), replyReset)
+	}
+	if d.terminal {
+		st.release()
+	}
+	if d.discard > 0 {
+		if err := s.discard(d.discard); err != nil {
+			return false, err
+		}
+	}
+	if d.deliver > 0 {
+		if err := s.readBody(st, d.deliver); err != nil {
+			return false, err
+		}
+		if end := st.endFrame(h); end.terminal {
+			st.release()
+		}
+		return true, nil
+	}
+	return d.useful, nil
 }
 
 // incomingStream handles a SYN. It returns nil when the stream is refused

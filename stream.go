@@ -189,35 +189,6 @@ func (st *Stream) Read(b []byte) (int, error) {
 	}
 }
 
-// resetCause says why a stream is in Reset: it decides whether buffered
-// data is still handed out and whether the inbound slot waits for the
-// application (settleSlot).
-type resetCause uint8
-
-const (
-	causeNone        resetCause = iota // not reset
-	causeLocalReset                    // we sent RST (Reset, a timeout, DATA after FIN)
-	causeRemoteReset                   // the peer sent RST
-	causeSessionEnd                    // the session ended under the stream
-)
-
-// causeOf is the reset cause of the event that resets a stream.
-func causeOf(ev streamEvent) resetCause {
-	switch ev {
-	case evSendRST:
-		return causeLocalReset
-	case evRecvRST:
-		return causeRemoteReset
-	case evSessionClosed:
-		return causeSessionEnd
-	}
-	return causeNone
-}
-
-// keepsData reports whether a Reset stream still hands out buffered data:
-// yes when the session ended under it, no after a RST (spec.md §3.5).
-func (st *Stream) keepsData() bool { return st.cause == causeSessionEnd }
-
 // sendWindowUpdateLocked queues a window update if enough has been read
 // (spec.md §4.3).
 func (st *Stream) sendWindowUpdateLocked() {
@@ -235,8 +206,7 @@ func (st *Stream) sendWindowUpdateLocked() {
 
 // flagsLocked returns the handshake flags the next frame must carry.
 func (st *Stream) flagsLocked() frame.Flags {
-	if st.hs == hsAckPending {
-		st.hs = hsEstablished
+	if st.handshakeLocked(hsEvSendACK) {
 		return frame.FlagACK
 	}
 	return 0
@@ -329,15 +299,17 @@ func (st *Stream) CloseWrite() error {
 		st.mu.Unlock()
 		return nil
 	}
-	flags := frame.FlagFIN | st.flagsLocked()
-	terminal := st.transitionLocked(evSendFIN, nil)
-	// Queued under mu, so the FIN follows every DATA frame of this stream.
-	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
+	terminal, err := st.transitionLocked(evSendFIN, 0, false)
 	st.mu.Unlock()
 	if terminal {
 		st.release()
 	}
-	return nil
+	return err
+}
+
+// finLocked queues our FIN (flags include it) behind the stream's DATA.
+func (st *Stream) finLocked(flags frame.Flags) {
+	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
 }
 
 // CloseRead stops reading: buffered and later data is discarded (its
@@ -388,17 +360,10 @@ func (st *Stream) ResetWithError(code uint32) error {
 		st.observe()
 		return nil
 	}
-	st.resetLocked(code)
+	_, err := st.transitionLocked(evSendRST, code, false)
 	st.mu.Unlock()
 	st.release()
-	return nil
-}
-
-// resetLocked moves a live stream to Reset and queues our RST with code;
-// the caller then unlocks and calls release.
-func (st *Stream) resetLocked(code uint32) {
-	st.transitionLocked(evSendRST, &StreamError{StreamID: st.id, Code: code})
-	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, code), notReply)
+	return err
 }
 
 // SetDeadline sets both deadlines.
@@ -421,35 +386,6 @@ func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.writeDeadline.set(t)
 	notify(st.sendNotify)
 	return nil
-}
-
-// transitionLocked applies ev (spec.md §3.6) and reports whether the
-// stream just became terminal; the caller then calls release after
-// unlocking. termErr records why a stream was reset.
-func (st *Stream) transitionLocked(ev streamEvent, termErr error) bool {
-	old := st.state
-	next, err := old.next(ev)
-	if err != nil || next == old {
-		return false
-	}
-	st.state = next
-	if ev == evRecvFIN {
-		st.finRecv = true
-	}
-	notify(st.recvNotify)
-	notify(st.sendNotify)
-	if !next.terminal() {
-		return false
-	}
-	if next == StateReset {
-		st.termErr = termErr
-		st.cause = causeOf(ev)
-		if !st.keepsData() {
-			st.buf.release()
-		}
-	}
-	st.stopTimersLocked()
-	return true
 }
 
 func (st *Stream) stopTimersLocked() {
@@ -493,10 +429,13 @@ func (st *Stream) releaseOwn() {
 func (st *Stream) sessionClosed() {
 	s := st.session
 	st.mu.Lock()
-	terminal := st.transitionLocked(evSessionClosed, s.err())
+	terminal, err := st.transitionLocked(evSessionClosed, 0, false)
 	st.mu.Unlock()
 	if terminal {
 		st.releaseOwn()
+	}
+	if err != nil {
+		s.logger.Error("yamux: session end", "id", st.id, "err", err)
 	}
 }
 
@@ -505,10 +444,9 @@ func (st *Stream) sessionClosed() {
 func (st *Stream) accepted() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.hs != hsAckPending || st.state == StateReset {
+	if st.state == StateReset || !st.handshakeLocked(hsEvSendACK) {
 		return
 	}
-	st.hs = hsEstablished
 	delta := st.initialDelta()
 	st.recv.granted += delta
 	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), notReply)
@@ -542,9 +480,12 @@ func (st *Stream) openTimedOut() {
 		return
 	}
 	st.session.logger.Debug("yamux: stream not acknowledged in time, resetting", "id", st.id)
-	st.resetLocked(0)
+	_, err := st.transitionLocked(evSendRST, 0, false)
 	st.mu.Unlock()
 	st.release()
+	if err != nil {
+		st.session.logger.Error("yamux: open timeout", "id", st.id, "err", err)
+	}
 }
 
 // armCloseTimerLocked resets a closed stream whose peer never sends its FIN.
