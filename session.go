@@ -57,8 +57,10 @@ type Session struct {
 	closeOnce sync.Once
 	connOnce  sync.Once
 
-	// Send side (session_send.go).
+	// Send side: the queue (sendqueue.go) and the loop's own state
+	// (session_send.go).
 	send sendQueue
+	loop sendLoopState
 
 	// Pings and keepalive (keepalive.go).
 	ping pingState
@@ -119,7 +121,7 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	s.fr = frame.NewReader(s.br, cfg.MaxStreamWindowSize)
 	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))
 	s.growFn = s.growWindow
-	s.send.init(s)
+	s.send.init()
 	s.ping.init()
 
 	go s.recvLoop()
@@ -369,6 +371,7 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 		s.mu.Unlock()
 
 		s.send.finish(mode, reason.Code)
+		s.armCloseTimer(mode)
 		// Streams go to Reset before done is closed, so that once the
 		// session reports its end (CloseChan, IsClosed) no stream still
 		// reports a live state.
