@@ -38,6 +38,8 @@ type sendQueue struct {
 	// counters, modulo len(ring)). Allocated on first use.
 	ring       []byte
 	head, tail uint64
+	// ringFrames counts the frames put in the ring since the last take.
+	ringFrames int
 	// overflow are stream frames without payload (FIN) that found the ring
 	// full; while it is non-empty the ring counts as full.
 	overflow []frame.Header
@@ -69,6 +71,7 @@ type sendBatch struct {
 	ctrl          []frame.Header
 	head, tail    uint64
 	pongs, resets int
+	ringFrames    int // frames in [head, tail) (for Stats)
 }
 
 func (b *sendBatch) empty() bool { return len(b.ctrl) == 0 && b.head == b.tail }
@@ -138,6 +141,7 @@ func (q *sendQueue) appendRingLocked(h frame.Header, payload []byte) {
 	}
 	q.copyInLocked(h[:])
 	q.copyInLocked(payload)
+	q.ringFrames++
 }
 
 func (q *sendQueue) copyInLocked(p []byte) {
@@ -252,8 +256,9 @@ func (q *sendQueue) take(spare []frame.Header) (b sendBatch, ok bool) {
 	if q.finishing || (len(q.ctrl) == 0 && q.head == q.tail) {
 		return sendBatch{}, false
 	}
-	b = sendBatch{ctrl: q.ctrl, head: q.head, tail: q.tail, pongs: q.pongs, resets: q.resets}
+	b = sendBatch{ctrl: q.ctrl, head: q.head, tail: q.tail, pongs: q.pongs, resets: q.resets, ringFrames: q.ringFrames}
 	q.ctrl = spare[:0]
+	q.ringFrames = 0
 	return b, true
 }
 
@@ -329,7 +334,7 @@ func (q *sendQueue) takeFinal() (mode shutdownMode, code ErrorCode, b sendBatch,
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	mode, code = q.mode, q.code
-	b = sendBatch{ctrl: q.ctrl, head: q.head, tail: q.tail}
+	b = sendBatch{ctrl: q.ctrl, head: q.head, tail: q.tail, ringFrames: q.ringFrames}
 	overflow = q.overflow
 	q.ctrl, q.overflow = nil, nil
 	q.pongs, q.resets = 0, 0

@@ -64,6 +64,8 @@ type Session struct {
 
 	// Pings and keepalive (keepalive.go).
 	ping pingState
+	// Counters behind Stats (stats.go).
+	stats sessionStats
 	// framesRecv counts complete frames received: any frame proves the
 	// peer alive for keepalive purposes.
 	framesRecv atomic.Uint64
@@ -184,6 +186,8 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	// The SYN is queued while mu is held so that SYNs leave in id order.
 	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), notReply)
 	s.mu.Unlock()
+	s.stats.streamsOpened.Add(1)
+	s.stats.windowGranted.Add(uint64(st.recv.granted))
 	st.armOpenTimer()
 	return st, nil
 }
@@ -227,12 +231,14 @@ func (s *Session) AcceptStreamContext(ctx context.Context) (*Stream, error) {
 	select {
 	case st := <-s.acceptCh:
 		st.accepted()
+		s.stats.streamsAccepted.Add(1)
 		return st, nil
 	default:
 	}
 	select {
 	case st := <-s.acceptCh:
 		st.accepted()
+		s.stats.streamsAccepted.Add(1)
 		return st, nil
 	case <-s.done:
 		return nil, s.err()
@@ -277,6 +283,7 @@ func (s *Session) GoAway() error {
 	s.mu.Unlock()
 	if !already {
 		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), notReply)
+		s.stats.goAway(true, CodeNormal)
 	}
 	return nil
 }
@@ -403,6 +410,7 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 // GO_AWAY(protocol error), anything else closes the conn at once.
 func (s *Session) fail(err error) {
 	if errors.Is(err, ErrProtocol) {
+		s.stats.protocolErrors.Add(1)
 		s.logger.Warn("yamux: protocol error from peer", "err", err)
 		s.shutdown(&SessionError{Code: CodeProtocolError, Cause: err}, shutdownGoAway)
 		return

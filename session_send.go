@@ -115,6 +115,9 @@ func (s *Session) writeBatch(b sendBatch, extra []byte) error {
 	if err != nil && l.timedOut.Load() {
 		return ErrConnectionWriteTimeout
 	}
+	if err == nil {
+		s.stats.countSent(b, extra)
+	}
 	return err
 }
 
@@ -172,6 +175,7 @@ func (s *Session) finalWrite() {
 	if err := s.writeBatch(b, extra); err != nil {
 		return
 	}
+	s.stats.goAway(true, code)
 	if l.closeTimer != nil {
 		l.closeTimer.Stop()
 	}

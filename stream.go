@@ -210,6 +210,7 @@ func (st *Stream) sendWindowUpdateLocked() {
 	st.grown += st.recv.size - before
 	if delta > 0 {
 		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), notReply)
+		s.stats.windowGranted.Add(uint64(delta))
 	}
 }
 
@@ -489,6 +490,7 @@ func (st *Stream) accepted() {
 	delta := st.initialDelta()
 	st.recv.granted += delta
 	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), notReply)
+	st.session.stats.windowGranted.Add(uint64(delta))
 }
 
 // testHookOpenTimer, if set by a test, runs when the open timer has fired
