@@ -74,8 +74,6 @@ type sendBatch struct {
 	ringFrames    int // frames in [head, tail) (for Stats)
 }
 
-func (b *sendBatch) empty() bool { return len(b.ctrl) == 0 && b.head == b.tail }
-
 func (q *sendQueue) init() {
 	q.ready = make(chan struct{}, 1)
 }

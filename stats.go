@@ -74,7 +74,7 @@ type SessionStats struct {
 type sessionStats struct {
 	streamsOpened, streamsInbound, streamsAccepted, streamsRefused atomic.Uint64
 	resetLocal, resetRemote                                        atomic.Uint64
-	bytesSent, bytesRecv, framesSent, framesRecv                   atomic.Uint64
+	bytesSent, bytesRecv, framesSent                               atomic.Uint64 // frames received: Session.framesRecv
 	pingsSent, pingsRecv                                           atomic.Uint64
 	protocolErrors, streamProtocolErrors, replyPauses              atomic.Uint64
 	windowGranted                                                  atomic.Uint64
