@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,104 +26,11 @@ import (
 // as failure guards only and logged as measured; exact figures are
 // asserted on fake time inside synctest bubbles.
 
-// fltWindow is the spec's initial stream window (spec.md §4).
-const fltWindow = 256 * 1024
-
-// fltHeapBytes returns the bytes of live heap objects after a full GC.
-func fltHeapBytes() uint64 {
-	runtime.GC()
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-// fltOpenFDs counts this process's open file descriptors (-1 if unknown).
-func fltOpenFDs() int {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(entries)
-}
-
-// fltPoll calls cond every millisecond until it holds or within passes,
-// and reports whether it held and how long that took.
-func fltPoll(within time.Duration, cond func() bool) (bool, time.Duration) {
-	start := time.Now()
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(within)
-	defer deadline.Stop()
-	for {
-		if cond() {
-			return true, time.Since(start)
-		}
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			return cond(), time.Since(start)
-		}
-	}
-}
-
-// fltWaitGroup waits for wg, failing the test (without returning) if that
-// takes longer than d; goleak then names the stuck goroutines.
-func fltWaitGroup(t testing.TB, wg *sync.WaitGroup, d time.Duration, what string) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s: still running after %v", what, d)
-	}
-}
-
-// fltData returns n pseudo-random bytes determined by seed.
-func fltData(seed uint64, n int) []byte {
-	b := make([]byte, n)
-	var key [32]byte
-	key[0], key[1], key[2] = byte(seed), byte(seed>>8), byte(seed>>16)
-	rand.NewChaCha8(key).Read(b)
-	return b
-}
-
-// fltSessions starts a client session on cc and a server session on sc,
-// closed at cleanup.
-func fltSessions(t testing.TB, cc, sc net.Conn, ccfg, scfg *yamux.Config) (client, server *yamux.Session) {
-	t.Helper()
-	client, err := yamux.Client(cc, ccfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = yamux.Server(sc, scfg)
-	if err != nil {
-		client.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		client.Close()
-		server.Close()
-	})
-	return client, server
-}
-
-// fltCallResult is how one blocked call ended.
-type fltCallResult struct {
-	what string
-	err  error
-	at   time.Time
-}
-
-// fltRTTSlack is the lower-bound tolerance of R16: if a keepalive ping
+// rttSlack is the lower-bound tolerance of R16: if a keepalive ping
 // was in flight when the blackhole began, the check fires P after that
 // ping was sent, i.e. up to one loopback RTT less than P after the
 // blackhole. With K == P the lower bound K therefore holds up to one RTT.
-const fltRTTSlack = 20 * time.Millisecond
+const rttSlack = 20 * time.Millisecond
 
 // TestFaultBlackholeKeepaliveR16: a half-open connection (blackhole proxy,
 // no FIN, no RST) while 10 Reads, 10 Writes (zero window), 1 AcceptStream
@@ -138,7 +44,7 @@ func TestFaultBlackholeKeepaliveR16(t *testing.T) {
 	cfg.KeepAliveInterval = k
 	cfg.KeepAliveTimeout = p
 	cc, sc, proxy := faultDialPair(t)
-	client, server := fltSessions(t, cc, sc, cfg, cfg)
+	client, server := sessionsOn(t, cc, sc, cfg, cfg)
 	if _, err := client.Ping(); err != nil {
 		t.Fatalf("Ping before the fault: %v", err)
 	}
@@ -148,7 +54,7 @@ func TestFaultBlackholeKeepaliveR16(t *testing.T) {
 	// accepts, so no stream is ACKed: with 236 more opens the 256-slot ACK
 	// backlog is full and the next OpenStreamContext blocks.
 	var readers, writers []*yamux.Stream
-	window := make([]byte, fltWindow)
+	window := make([]byte, yamux.InitialWindow)
 	for range 10 {
 		st, err := client.OpenStream()
 		if err != nil {
@@ -161,8 +67,8 @@ func TestFaultBlackholeKeepaliveR16(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := st.Write(window); n != fltWindow || err != nil {
-			t.Fatalf("Write(window) = %d, %v; want %d, nil", n, err, fltWindow)
+		if n, err := st.Write(window); n != yamux.InitialWindow || err != nil {
+			t.Fatalf("Write(window) = %d, %v; want %d, nil", n, err, yamux.InitialWindow)
 		}
 		writers = append(writers, st)
 	}
@@ -178,14 +84,14 @@ func TestFaultBlackholeKeepaliveR16(t *testing.T) {
 		t.Fatalf("OpenStreamContext with a full ACK backlog: err = %v, want context.DeadlineExceeded", err)
 	}
 
-	results := make(chan fltCallResult, 32)
+	results := make(chan callResult, 32)
 	var wg sync.WaitGroup
 	run := func(what string, f func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			err := f()
-			results <- fltCallResult{what, err, time.Now()}
+			results <- callResult{what, err, time.Now()}
 		}()
 	}
 	for i, st := range readers {
@@ -224,10 +130,10 @@ func TestFaultBlackholeKeepaliveR16(t *testing.T) {
 	t0 := time.Now()
 	proxy.SetMode(faultBlackhole)
 
-	lo := min(k, p) - fltRTTSlack
+	lo := min(k, p) - rttSlack
 	figure := (k + p) * 12 / 10
 	hi := 3 * figure
-	fltWaitGroup(t, &wg, 10*hi, "blocked calls")
+	waitGroup(t, &wg, 10*hi, "blocked calls")
 	close(results)
 	var first, last time.Duration
 	for r := range results {
@@ -238,17 +144,17 @@ func TestFaultBlackholeKeepaliveR16(t *testing.T) {
 		last = max(last, took)
 		var ne net.Error
 		if !errors.As(r.err, &ne) || !ne.Timeout() {
-			t.Errorf("%s: err = %v, want a net.Error with Timeout() true", r.what, r.err)
+			t.Errorf("%s: err = %v, want a net.Error with Timeout() true", r.name, r.err)
 		}
 		var se *yamux.SessionError
 		if !errors.As(r.err, &se) || !errors.Is(se.Cause, yamux.ErrKeepAliveTimeout) {
-			t.Errorf("%s: err = %v, want a *SessionError with Cause ErrKeepAliveTimeout", r.what, r.err)
+			t.Errorf("%s: err = %v, want a *SessionError with Cause ErrKeepAliveTimeout", r.name, r.err)
 		}
 		if !errors.Is(r.err, yamux.ErrSessionShutdown) {
-			t.Errorf("%s: err = %v, want it to match ErrSessionShutdown", r.what, r.err)
+			t.Errorf("%s: err = %v, want it to match ErrSessionShutdown", r.name, r.err)
 		}
 		if took < lo || took > hi {
-			t.Errorf("%s returned %v after the blackhole, want within [%v, %v] (figure %v, 3x slack)", r.what, took, lo, hi, figure)
+			t.Errorf("%s returned %v after the blackhole, want within [%v, %v] (figure %v, 3x slack)", r.name, took, lo, hi, figure)
 		}
 	}
 	select {
@@ -266,31 +172,8 @@ func TestFaultBlackholeKeepaliveR16(t *testing.T) {
 	t.Logf("R16 (K=%v, P=%v): 22 blocked calls failed %v..%v after the blackhole (figure [%v, %v])", k, p, first, last, k, figure)
 }
 
-// fltPattern fills b with the bytes of stream k starting at offset off.
-func fltPattern(k int, off int64, b []byte) {
-	for i := range b {
-		b[i] = byte((off+int64(i))%251) ^ byte(k)
-	}
-}
-
-// fltEcho copies st back to itself until an error and returns it.
-func fltEcho(st *yamux.Stream) error {
-	buf := make([]byte, 16*1024)
-	for {
-		n, err := st.Read(buf)
-		if n > 0 {
-			if _, werr := st.Write(buf[:n]); werr != nil {
-				return werr
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// fltR17Chunk is the write size of R17's streams.
-const fltR17Chunk = 8 * 1024
+// r17Chunk is the write size of R17's streams.
+const r17Chunk = 8 * 1024
 
 // TestFaultConnResetR17: 100 streams mid-transfer when the connection is
 // reset (the proxy closes both sides with SetLinger(0)). Every call on
@@ -302,9 +185,9 @@ func TestFaultConnResetR17(t *testing.T) {
 	const figure = 100 * time.Millisecond
 	base := runtime.NumGoroutine()
 	cc, sc, proxy := faultDialPair(t)
-	client, server := fltSessions(t, cc, sc, testConfig(), testConfig())
+	client, server := sessionsOn(t, cc, sc, testConfig(), testConfig())
 
-	results := make(chan fltCallResult, 4*streams)
+	results := make(chan callResult, 4*streams)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -312,14 +195,14 @@ func TestFaultConnResetR17(t *testing.T) {
 		for {
 			st, err := server.AcceptStream()
 			if err != nil {
-				results <- fltCallResult{"server AcceptStream", err, time.Now()}
+				results <- callResult{"server AcceptStream", err, time.Now()}
 				return
 			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				err := fltEcho(st)
-				results <- fltCallResult{fmt.Sprintf("server echo on stream %d", st.StreamID()), err, time.Now()}
+				err := echoUntilError(st)
+				results <- callResult{fmt.Sprintf("server echo on stream %d", st.StreamID()), err, time.Now()}
 			}()
 		}
 	}()
@@ -335,12 +218,12 @@ func TestFaultConnResetR17(t *testing.T) {
 		// Each stream keeps at most 64 KiB in flight (credits returned as
 		// the echo comes back), so every stream progresses: the session
 		// does not promise fairness between greedy writers.
-		credits := make(chan struct{}, 64*1024/fltR17Chunk)
+		credits := make(chan struct{}, 64*1024/r17Chunk)
 		readerDone := make(chan struct{})
 		wg.Add(2)
 		go func() { // writer
 			defer wg.Done()
-			buf := make([]byte, fltR17Chunk)
+			buf := make([]byte, r17Chunk)
 			var off int64
 			for {
 				select {
@@ -348,11 +231,11 @@ func TestFaultConnResetR17(t *testing.T) {
 				case <-readerDone:
 					// The reader saw the session fail; so must Write.
 				}
-				fltPattern(k, off, buf)
+				pattern(buf, int64(k)<<32+off)
 				n, err := st.Write(buf)
 				off += int64(n)
 				if err != nil {
-					results <- fltCallResult{fmt.Sprintf("client Write on stream %d", k), err, time.Now()}
+					results <- callResult{fmt.Sprintf("client Write on stream %d", k), err, time.Now()}
 					return
 				}
 			}
@@ -360,19 +243,19 @@ func TestFaultConnResetR17(t *testing.T) {
 		go func() { // reader: checks the echo, returns credits
 			defer wg.Done()
 			defer close(readerDone)
-			buf := make([]byte, fltR17Chunk)
+			buf := make([]byte, r17Chunk)
 			want := make([]byte, len(buf))
 			var off int64
 			signalled := false
 			for {
 				n, err := st.Read(buf)
-				fltPattern(k, off, want[:n])
+				pattern(want[:n], int64(k)<<32+off)
 				if !bytes.Equal(buf[:n], want[:n]) {
 					corrupt.Add(1)
 				}
-				before := off / fltR17Chunk
+				before := off / r17Chunk
 				off += int64(n)
-				for range off/fltR17Chunk - before {
+				for range off/r17Chunk - before {
 					<-credits
 				}
 				if !signalled && (off >= 64*1024 || err != nil) {
@@ -380,20 +263,20 @@ func TestFaultConnResetR17(t *testing.T) {
 					progressing.Done()
 				}
 				if err != nil {
-					results <- fltCallResult{fmt.Sprintf("client Read on stream %d", k), err, time.Now()}
+					results <- callResult{fmt.Sprintf("client Read on stream %d", k), err, time.Now()}
 					return
 				}
 			}
 		}()
 	}
-	fltWaitGroup(t, &progressing, 30*time.Second, "echo of 64 KiB on every stream")
+	waitGroup(t, &progressing, 30*time.Second, "echo of 64 KiB on every stream")
 	if client.IsClosed() || server.IsClosed() {
 		t.Fatalf("a session ended before the fault: client %v, server %v", client.Err(), server.Err())
 	}
 
 	t0 := time.Now()
 	proxy.SetMode(faultRST)
-	fltWaitGroup(t, &wg, 10*time.Second, "calls after the reset")
+	waitGroup(t, &wg, 10*time.Second, "calls after the reset")
 	close(results)
 	var last time.Duration
 	calls := 0
@@ -401,7 +284,7 @@ func TestFaultConnResetR17(t *testing.T) {
 		calls++
 		last = max(last, r.at.Sub(t0))
 		if !errors.Is(r.err, yamux.ErrSessionShutdown) && !isConnReset(r.err) {
-			t.Errorf("%s: err = %v, want ErrSessionShutdown or ECONNRESET", r.what, r.err)
+			t.Errorf("%s: err = %v, want ErrSessionShutdown or ECONNRESET", r.name, r.err)
 		}
 	}
 	if want := 3*streams + 1; calls != want {
@@ -427,17 +310,17 @@ func TestFaultConnResetR17(t *testing.T) {
 	client.Close()
 	server.Close()
 	proxy.Close()
-	ok, took := fltPoll(time.Second, func() bool { return runtime.NumGoroutine() <= base+2 })
+	ok, took := poll(time.Second, func() bool { return runtime.NumGoroutine() <= base+2 })
 	if !ok {
 		t.Errorf("goroutines = %d 1 s after the reset, want <= baseline %d + 2", runtime.NumGoroutine(), base)
 	}
 	t.Logf("R17: %d calls returned within %v of the reset (figure %v); goroutines back to baseline in %v", calls, last, figure, took)
 }
 
-// fltR14Parallel bounds the R14 transfers in flight, keeping memory
+// r14Parallel bounds the R14 transfers in flight, keeping memory
 // modest under -race; every stream still shares the session with the
 // stalled stream #0 throughout.
-const fltR14Parallel = 128
+const r14Parallel = 128
 
 // TestFaultSlowReaderR14: N streams over one session; the consumer of
 // stream #0 never reads, every other stream echoes 64 KiB with a SHA-256
@@ -451,8 +334,8 @@ func TestFaultSlowReaderR14(t *testing.T) {
 	}
 	const size = 64 * 1024
 
-	baseline := fltR14Run(t, n, size, false)
-	stalled := fltR14Run(t, n, size, true)
+	baseline := runR14(t, n, size, false)
+	stalled := runR14(t, n, size, true)
 	ratio := float64(baseline) / float64(stalled)
 	t.Logf("R14: %d streams x %d KiB: %v without stream #0 stalled, %v with it: throughput ratio %.2f (figure >= 0.80)",
 		n-1, size/1024, baseline, stalled, ratio)
@@ -464,9 +347,9 @@ func TestFaultSlowReaderR14(t *testing.T) {
 	}
 }
 
-// fltR14Run echoes n-1 streams of size bytes and, with stall, first
+// runR14 echoes n-1 streams of size bytes and, with stall, first
 // exhausts stream #0's window. It returns the time the echoes took.
-func fltR14Run(t *testing.T, n, size int, stall bool) time.Duration {
+func runR14(t *testing.T, n, size int, stall bool) time.Duration {
 	t.Helper()
 	client, server := sessionPair(t, tcpPair, testConfig(), testConfig())
 	type stallResult struct {
@@ -501,7 +384,7 @@ func fltR14Run(t *testing.T, n, size int, stall bool) time.Duration {
 					stallDone <- r
 					return
 				}
-				if err := fltEchoClose(st); err != nil {
+				if err := echoThenCloseWrite(st); err != nil {
 					t.Errorf("server echo on stream %d: %v", st.StreamID(), err)
 				}
 			}()
@@ -515,32 +398,32 @@ func fltR14Run(t *testing.T, n, size int, stall bool) time.Duration {
 		if st0, err = client.OpenStream(); err != nil {
 			t.Fatal(err)
 		}
-		data0 = fltData(0, 1<<20)
+		data0 = patternBytes(0, 1<<20)
 		st0.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
 		n0, err := st0.Write(data0)
-		if n0 != fltWindow || !isTimeout(err) || !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("Write(1 MiB) to the stalled stream = %d, %v; want %d, a timeout", n0, err, fltWindow)
+		if n0 != yamux.InitialWindow || !isTimeout(err) || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write(1 MiB) to the stalled stream = %d, %v; want %d, a timeout", n0, err, yamux.InitialWindow)
 		}
 	}
 
 	start := time.Now()
 	var ok atomic.Int64
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, fltR14Parallel)
+	sem := make(chan struct{}, r14Parallel)
 	for i := 1; i < n; i++ {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := fltEchoCheck(client, uint64(i), size); err != nil {
+			if err := echoCheck(client, uint64(i), size); err != nil {
 				t.Errorf("stream #%d: %v", i, err)
 				return
 			}
 			ok.Add(1)
 		}()
 	}
-	fltWaitGroup(t, &wg, 2*time.Minute, "echo streams")
+	waitGroup(t, &wg, 2*time.Minute, "echo streams")
 	took := time.Since(start)
 	if got := ok.Load(); got != int64(n-1) {
 		t.Errorf("%d/%d streams completed with matching checksums, want %d/%d", got, n-1, n-1, n-1)
@@ -549,7 +432,7 @@ func fltR14Run(t *testing.T, n, size int, stall bool) time.Duration {
 	if stall {
 		// Still blocked after everything else went through.
 		st0.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
-		if k, err := st0.Write(data0[fltWindow:]); k != 0 || !isTimeout(err) {
+		if k, err := st0.Write(data0[yamux.InitialWindow:]); k != 0 || !isTimeout(err) {
 			t.Errorf("Write to the stalled stream after the others = %d, %v; want 0, a timeout", k, err)
 		}
 		close(release)
@@ -557,44 +440,25 @@ func fltR14Run(t *testing.T, n, size int, stall bool) time.Duration {
 		if !isTimeout(r.err) {
 			t.Errorf("draining stream #0: err = %v, want the read deadline's timeout", r.err)
 		}
-		if want := sha256.Sum256(data0[:fltWindow]); r.n != fltWindow || r.sum != want {
-			t.Errorf("stream #0 held %d bytes (checksum match %v), want exactly %d intact", r.n, r.sum == want, fltWindow)
+		if want := sha256.Sum256(data0[:yamux.InitialWindow]); r.n != yamux.InitialWindow || r.sum != want {
+			t.Errorf("stream #0 held %d bytes (checksum match %v), want exactly %d intact", r.n, r.sum == want, yamux.InitialWindow)
 		}
 	}
 	client.Close()
 	server.Close()
-	fltWaitGroup(t, &handlers, 10*time.Second, "server handlers")
+	waitGroup(t, &handlers, 10*time.Second, "server handlers")
 	return took
 }
 
-// fltEchoClose echoes st until EOF, then closes its write side.
-func fltEchoClose(st *yamux.Stream) error {
-	buf := make([]byte, 16*1024)
-	for {
-		n, err := st.Read(buf)
-		if n > 0 {
-			if _, werr := st.Write(buf[:n]); werr != nil {
-				return werr
-			}
-		}
-		if err == io.EOF {
-			return st.CloseWrite()
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// fltEchoCheck opens a stream, sends size pseudo-random bytes, half-closes
+// echoCheck opens a stream, sends size pseudo-random bytes, half-closes
 // and checks the echo's SHA-256.
-func fltEchoCheck(s *yamux.Session, seed uint64, size int) error {
+func echoCheck(s *yamux.Session, seed uint64, size int) error {
 	st, err := s.OpenStream()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	data := fltData(seed, size)
+	data := patternBytes(seed, size)
 	want := sha256.Sum256(data)
 	if _, err := st.Write(data); err != nil {
 		return fmt.Errorf("write: %w", err)
@@ -633,15 +497,15 @@ func TestFaultDeadlineFullWindowR18(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			data := fltData(18, 1<<20)
+			data := patternBytes(18, 1<<20)
 			st.SetWriteDeadline(time.Now().Add(d))
 			start := time.Now()
 			n, err := st.Write(data) // the peer does not read: 256 KiB go out
 			took := time.Since(start)
-			if n != fltWindow {
-				t.Errorf("Write = %d bytes before the deadline, want %d (the window)", n, fltWindow)
+			if n != yamux.InitialWindow {
+				t.Errorf("Write = %d bytes before the deadline, want %d (the window)", n, yamux.InitialWindow)
 			}
-			fltWantTimeout(t, "Write", err)
+			expectTimeout(t, err, "Write")
 			if took != d {
 				t.Errorf("Write returned after %v, want exactly %v", took, d)
 			}
@@ -695,7 +559,7 @@ func TestFaultDeadlineFullWindowR18(t *testing.T) {
 			if k != 0 {
 				t.Errorf("Read = %d bytes, want 0", k)
 			}
-			fltWantTimeout(t, "Read", err)
+			expectTimeout(t, err, "Read")
 			if took != d {
 				t.Errorf("Read returned after %v, want exactly %v", took, d)
 			}
@@ -710,21 +574,8 @@ func TestFaultDeadlineFullWindowR18(t *testing.T) {
 	})
 }
 
-// fltWantTimeout checks that err is the deadline error: a net.Error with
-// Timeout() true that wraps os.ErrDeadlineExceeded.
-func fltWantTimeout(t testing.TB, what string, err error) {
-	t.Helper()
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		t.Errorf("%s: err = %v, want a net.Error with Timeout() true", what, err)
-	}
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Errorf("%s: err = %v, want it to wrap os.ErrDeadlineExceeded", what, err)
-	}
-}
-
-// fltBlocked is one call blocked on a stream and what should end it.
-type fltBlocked struct {
+// unblockCase is one call blocked on a stream and what should end it.
+type unblockCase struct {
 	what   string
 	st     *yamux.Stream
 	action func(*yamux.Stream) error // nil: only the session's Close ends it
@@ -744,27 +595,27 @@ func TestFaultConcurrentUnblockR19(t *testing.T) {
 			name = "all-at-once"
 		}
 		t.Run(name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) { fltR19(t, together) })
+			synctest.Test(t, func(t *testing.T) { runR19(t, together) })
 		})
 	}
 }
 
-func fltR19(t *testing.T, together bool) {
+func runR19(t *testing.T, together bool) {
 	client, server := memSessions(t)
 	closeSt := func(st *yamux.Stream) error { return st.Close() }
 	closeWrite := func(st *yamux.Stream) error { return st.CloseWrite() }
 	reset := func(st *yamux.Stream) error { return st.Reset() }
-	window := make([]byte, fltWindow)
-	var calls []*fltBlocked
+	window := make([]byte, yamux.InitialWindow)
+	var calls []*unblockCase
 	for i := range 50 {
 		st, err := client.OpenStream()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := st.Write(window); n != fltWindow || err != nil {
+		if n, err := st.Write(window); n != yamux.InitialWindow || err != nil {
 			t.Fatalf("Write(window) = %d, %v", n, err)
 		}
-		c := &fltBlocked{what: fmt.Sprintf("Write on stream %d", st.StreamID()), st: st, done: make(chan error, 1)}
+		c := &unblockCase{what: fmt.Sprintf("Write on stream %d", st.StreamID()), st: st, done: make(chan error, 1)}
 		switch i % 4 {
 		case 0:
 			c.action, c.want = closeSt, yamux.ErrStreamClosed
@@ -786,7 +637,7 @@ func fltR19(t *testing.T, together bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &fltBlocked{what: fmt.Sprintf("Read on stream %d", st.StreamID()), st: st, done: make(chan error, 1)}
+		c := &unblockCase{what: fmt.Sprintf("Read on stream %d", st.StreamID()), st: st, done: make(chan error, 1)}
 		switch i % 4 {
 		case 0:
 			c.action, c.want = closeSt, yamux.ErrStreamClosed
@@ -840,8 +691,8 @@ func fltR19(t *testing.T, together bool) {
 			})
 		}
 	}
-	results := make(map[*fltBlocked]error)
-	collect := func(c *fltBlocked) bool {
+	results := make(map[*unblockCase]error)
+	collect := func(c *unblockCase) bool {
 		if _, ok := results[c]; ok {
 			return true
 		}
@@ -902,7 +753,7 @@ func TestFaultCloseStormR20(t *testing.T) {
 	var slowest time.Duration
 	for it := range iterations {
 		start := time.Now()
-		synctest.Test(t, func(t *testing.T) { fltR20(t, uint64(it)) })
+		synctest.Test(t, func(t *testing.T) { runR20(t, uint64(it)) })
 		slowest = max(slowest, time.Since(start))
 		if t.Failed() {
 			t.Fatalf("iteration %d failed", it)
@@ -911,7 +762,7 @@ func TestFaultCloseStormR20(t *testing.T) {
 	t.Logf("R20: %d iterations of 1000 goroutines, slowest %v real time", iterations, slowest)
 }
 
-func fltR20(t *testing.T, seed uint64) {
+func runR20(t *testing.T, seed uint64) {
 	cfg := testConfig()
 	// No keepalive: with only timers left, a durable deadlock is reported
 	// by synctest instead of pinging on forever in fake time.
@@ -1047,7 +898,7 @@ func TestFaultPanickingHandlerR21(t *testing.T) {
 		if cmd[0] == 'P' {
 			panic("handler fault injected by the test")
 		}
-		if err := fltEchoClose(st); err != nil {
+		if err := echoThenCloseWrite(st); err != nil {
 			t.Errorf("handler echo: %v", err)
 		}
 		st.Close()
@@ -1079,7 +930,7 @@ func TestFaultPanickingHandlerR21(t *testing.T) {
 			if i == victim {
 				cmd = 'P'
 			}
-			data := fltData(uint64(i), size)
+			data := patternBytes(uint64(i), size)
 			if _, err := st.Write(append([]byte{cmd}, data...)); err != nil && !(i == victim && errors.Is(err, yamux.ErrStreamReset)) {
 				t.Errorf("stream #%d: Write: %v", i, err)
 				return
@@ -1103,7 +954,7 @@ func TestFaultPanickingHandlerR21(t *testing.T) {
 			ok.Add(1)
 		})
 	}
-	fltWaitGroup(t, &wg, time.Minute, "client streams")
+	waitGroup(t, &wg, time.Minute, "client streams")
 	if got := ok.Load(); got != streams-1 {
 		t.Errorf("%d/%d other streams matched their checksums, want %d/%d", got, streams-1, streams-1, streams-1)
 	}
@@ -1118,7 +969,7 @@ func TestFaultPanickingHandlerR21(t *testing.T) {
 	}
 	client.Close()
 	server.Close()
-	fltWaitGroup(t, &handlers, 10*time.Second, "server handlers")
+	waitGroup(t, &handlers, 10*time.Second, "server handlers")
 }
 
 // Churn cycle kinds (R25): how a stream ends, seen from its opener.
@@ -1198,8 +1049,8 @@ func TestChurnAccountingR25(t *testing.T) {
 				}
 			})
 		}
-		fltWaitGroup(t, &wg, 5*time.Minute, "churn workers")
-		quiet, _ := fltPoll(10*time.Second, func() bool {
+		waitGroup(t, &wg, 5*time.Minute, "churn workers")
+		quiet, _ := poll(10*time.Second, func() bool {
 			return client.NumStreams() == 0 && server.NumStreams() == 0 && active.Load() == 0
 		})
 		if !quiet {
@@ -1213,12 +1064,12 @@ func TestChurnAccountingR25(t *testing.T) {
 	// (stream map, timer heap) are in the baseline and growth means a leak.
 	warmup := max(cycles/4, 1000)
 	run(0, warmup)
-	heap0, gor0, fds0 := fltHeapBytes(), runtime.NumGoroutine(), fltOpenFDs()
+	heap0, gor0, fds0 := heapBytes(), runtime.NumGoroutine(), openFDs()
 	start := time.Now()
 	run(warmup, cycles)
 	took := time.Since(start)
-	gorOK, _ := fltPoll(2*time.Second, func() bool { return runtime.NumGoroutine() <= gor0 })
-	heap1, gor1, fds1 := fltHeapBytes(), runtime.NumGoroutine(), fltOpenFDs()
+	gorOK, _ := poll(2*time.Second, func() bool { return runtime.NumGoroutine() <= gor0 })
+	heap1, gor1, fds1 := heapBytes(), runtime.NumGoroutine(), openFDs()
 	t.Logf("R25: %d cycles in %v; heap %d -> %d bytes (%+d); goroutines %d -> %d; fds %d -> %d",
 		cycles, took, heap0, heap1, int64(heap1)-int64(heap0), gor0, gor1, fds0, fds1)
 	if heap1 > heap0+heapSlack {
@@ -1232,7 +1083,7 @@ func TestChurnAccountingR25(t *testing.T) {
 	}
 	client.Close()
 	server.Close()
-	fltWaitGroup(t, &handlers, 10*time.Second, "acceptors")
+	waitGroup(t, &handlers, 10*time.Second, "acceptors")
 }
 
 // churnOpen runs the opener's side of one cycle.
