@@ -16,7 +16,7 @@ import (
 	"github.com/yamuxgo/yamux/internal/frame"
 )
 
-// TestHostileR03PingFlood (A3): the peer stops reading (our connection's
+// TestR03_PingFlood (A3): the peer stops reading (our connection's
 // writes block: memconn BlockWrites on our end, 4 KiB of buffer) and floods
 // PING(SYN). At most 64 pongs wait; then our receive loop stops reading, so
 // the peer's writes block after a bounded number of pings; no goroutine or
@@ -26,7 +26,7 @@ import (
 //
 // Full size: 1,000,000 pings offered (-hostile.full); here 100,000 (10,000
 // with -short). Only a few hundred are ever read, whatever the size.
-func TestHostileR03PingFlood(t *testing.T) {
+func TestR03_PingFlood(t *testing.T) {
 	n := caseSize(1_000_000, 100_000, 10_000)
 	synctest.Test(t, func(t *testing.T) {
 		const capacity = 4 << 10
@@ -100,7 +100,7 @@ func TestHostileR03PingFlood(t *testing.T) {
 	})
 }
 
-// TestHostileR04UselessFrames (A4, A6): WINDOW_UPDATE frames with delta 0
+// TestR04_UselessFrames (A4, A6): WINDOW_UPDATE frames with delta 0
 // or 1 and random ACK flags, and flagless empty DATA, on an open stream.
 //
 //   - flood: interleaved with honest traffic (a control round every 5,000
@@ -113,10 +113,10 @@ func TestHostileR03PingFlood(t *testing.T) {
 //   - allocs: handling such frames allocates nothing (testing.AllocsPerRun
 //     over batches of 1,000 frames fed straight into the session).
 //
-// BenchmarkUselessFrames measures the rate (doc: >= 5 M frames/s per core
+// BenchmarkR04_UselessFrames measures the rate (doc: >= 5 M frames/s per core
 // for decoding). Full size: 1e7 flood frames (-hostile.full); here 200,000
 // (50,000 with -short).
-func TestHostileR04UselessFrames(t *testing.T) {
+func TestR04_UselessFrames(t *testing.T) {
 	n := caseSize(10_000_000, 200_000, 50_000)
 	t.Run("flood", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
@@ -238,11 +238,11 @@ func TestHostileR04UselessFrames(t *testing.T) {
 	})
 }
 
-// BenchmarkUselessFrames reports the rate (frames/s) at which useless
+// BenchmarkR04_UselessFrames reports the rate (frames/s) at which useless
 // frames (R04) are decoded ("decode": frame.Reader over a bufio.Reader, the
 // doc's microbenchmark, >= 5 M frames/s per core) and handled end to end
 // by a session ("session": receive loop, stream lookup, window update).
-func BenchmarkUselessFrames(b *testing.B) {
+func BenchmarkR04_UselessFrames(b *testing.B) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	const perBatch = 4096
 	var batch []byte

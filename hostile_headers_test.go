@@ -17,7 +17,7 @@ import (
 	"github.com/yamuxgo/yamux/internal/frame"
 )
 
-// TestHostileR08MaxLength (A8): headers whose Length is 0xFFFFFFFF. Every
+// TestR08_MaxLength (A8): headers whose Length is 0xFFFFFFFF. Every
 // offending header is followed by a PING(SYN) with value 7, so a session
 // that took the Length for a body would swallow it: "no body read" means
 // the ping is parsed as the next frame.
@@ -34,7 +34,7 @@ import (
 //
 // Allocation while handling each header (session fed directly, nothing
 // else running): < 4 KiB.
-func TestHostileR08MaxLength(t *testing.T) {
+func TestR08_MaxLength(t *testing.T) {
 	const huge = 0xFFFFFFFF
 	ping7 := rawEncode(frame.TypePing, frame.FlagSYN, 0, 7)
 	cases := []struct {
@@ -115,7 +115,7 @@ func TestHostileR08MaxLength(t *testing.T) {
 	}
 }
 
-// TestHostileR09InvalidHeaders (A9): every version 1..255 and every type
+// TestR09_InvalidHeaders (A9): every version 1..255 and every type
 // 4..255 ends the session with GoAway(1), sent best effort before the
 // close, and an error matching ErrInvalidVersion / ErrInvalidMsgType (and
 // ErrProtocol); the doc asks that the reading peer sees the GoAway(1) in
@@ -123,7 +123,7 @@ func TestHostileR08MaxLength(t *testing.T) {
 // (0xFFF0) on valid frames are ignored: each frame acts as without them.
 //
 // -short checks a sample of the versions and types; CI checks all 507.
-func TestHostileR09InvalidHeaders(t *testing.T) {
+func TestR09_InvalidHeaders(t *testing.T) {
 	var versions, types []int
 	for v := 1; v <= 255; v++ {
 		if !testing.Short() || v <= 2 || v == 128 || v == 255 {
@@ -233,7 +233,7 @@ func TestHostileR09InvalidHeaders(t *testing.T) {
 	})
 }
 
-// TestHostileR15MidFrameStall (A14): the peer sends a DATA header
+// TestR15_MidFrameStall (A14): the peer sends a DATA header
 // announcing 1000 bytes and only 10 of them, then stalls with the
 // connection open. Whatever the peer sends next (the pong to our keepalive
 // ping included) is taken as the rest of that body, so no frame completes
@@ -248,7 +248,7 @@ func TestHostileR09InvalidHeaders(t *testing.T) {
 // [200 ms, 300 ms). A stall in mid-cycle is detected sooner than the
 // figure's lower bound (150 ms for both phases below): faster, never
 // later, and reported by the log line.
-func TestHostileR15MidFrameStall(t *testing.T) {
+func TestR15_MidFrameStall(t *testing.T) {
 	const interval, timeout = 100 * time.Millisecond, 100 * time.Millisecond
 	for _, tc := range []struct {
 		stallAt, want time.Duration

@@ -18,7 +18,7 @@ import (
 	"github.com/yamuxgo/yamux/internal/frame"
 )
 
-// TestHostileR01SynFlood (A1): a peer opens streams (DATA|SYN with a 1 KiB
+// TestR01_SynFlood (A1): a peer opens streams (DATA|SYN with a 1 KiB
 // body) as fast as it can while our application never calls Accept. At
 // most AcceptBacklog streams wait, every other SYN is answered with
 // exactly one RST, no goroutine is started per stream, heap growth stays
@@ -26,7 +26,7 @@ import (
 // the bystander session keep working.
 //
 // Full size: 1,000,000 SYNs (-hostile.full); here 20,000 (5,000 with -short).
-func TestHostileR01SynFlood(t *testing.T) {
+func TestR01_SynFlood(t *testing.T) {
 	n := caseSize(1_000_000, 20_000, 5_000)
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig() // AcceptBacklog 256; MaxIncomingStreams 1000 leaves the backlog as the limit
@@ -117,7 +117,7 @@ func TestHostileR01SynFlood(t *testing.T) {
 	})
 }
 
-// TestHostileR02RapidReset (A2): a peer opens a stream and resets it at
+// TestR02_RapidReset (A2): a peer opens a stream and resets it at
 // once (WINDOW_UPDATE|SYN then WINDOW_UPDATE|RST), over and over, against a
 // Serve-style accept loop that starts one handler goroutine per accepted
 // stream and holds the stream for 1 s (fake time).
@@ -131,7 +131,7 @@ func TestHostileR01SynFlood(t *testing.T) {
 //
 // Sizes: up to n pairs are offered, but the GoAway comes after about
 // 5 x MaxIncomingStreams whatever n is.
-func TestHostileR02RapidReset(t *testing.T) {
+func TestR02_RapidReset(t *testing.T) {
 	n := caseSize(200_000, 5_000, 1_000)
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
@@ -250,14 +250,14 @@ func TestHostileR02RapidReset(t *testing.T) {
 	})
 }
 
-// TestHostileR10StreamIDs (A10, [obs] 4, [obs] 5), for our session as
+// TestR10_StreamIDs (A10, [obs] 4, [obs] 5), for our session as
 // server (the peer opens odd ids) and as client (the peer opens even ids):
 // a SYN with our parity, a SYN on stream 0 (on WINDOW_UPDATE and on DATA)
 // and a SYN for a live stream are protocol errors: GoAway(1) is the next
 // frame on the wire ("within 1 read") and the session closes. SYNs that
 // arrive out of order (7, 5, 3) open streams normally and deliver 100 % of
 // their data (SHA-256).
-func TestHostileR10StreamIDs(t *testing.T) {
+func TestR10_StreamIDs(t *testing.T) {
 	for _, role := range []struct {
 		name     string
 		asClient bool   // the peer's role
@@ -330,7 +330,7 @@ func TestHostileR10StreamIDs(t *testing.T) {
 	}
 }
 
-// TestHostileR11UnknownStreams (A11, [obs] 8): with 10 live streams (all
+// TestR11_UnknownStreams (A11, [obs] 8): with 10 live streams (all
 // echoing SHA-256-checked data), the peer sends ACK, FIN, RST, DATA (with
 // and without flags, bodies up to a whole window) and WINDOW_UPDATE frames
 // for stream ids that were never opened (both parities) or are already
@@ -343,7 +343,7 @@ func TestHostileR10StreamIDs(t *testing.T) {
 // that 10,001 payload-free ones in a row end in GoAway(1).
 //
 // Full size: 1,000,000 frames (-hostile.full); here 100,000 (20,000 with -short).
-func TestHostileR11UnknownStreams(t *testing.T) {
+func TestR11_UnknownStreams(t *testing.T) {
 	n := caseSize(1_000_000, 100_000, 20_000)
 	synctest.Test(t, func(t *testing.T) {
 		hp := newHostilePeer(t, rawPeerOptions{AsClient: true})
@@ -429,7 +429,7 @@ func TestHostileR11UnknownStreams(t *testing.T) {
 	})
 }
 
-// TestHostileR12GoAway (A12) with streams in flight in both directions.
+// TestR12_GoAway (A12) with streams in flight in both directions.
 //
 //   - remote: 100 streams, each carrying 64 KiB from the peer and 64 KiB
 //     (1 MiB with -hostile.full) to it, when the peer sends GO_AWAY(0) and
@@ -443,7 +443,7 @@ func TestHostileR11UnknownStreams(t *testing.T) {
 //     completely and our own OpenStream still works (spec.md §6.3); once
 //     no stream is left, the drain timer (GoAwayDrainTimeout) closes the
 //     session exactly then (tentacle PR #309).
-func TestHostileR12GoAway(t *testing.T) {
+func TestR12_GoAway(t *testing.T) {
 	const in = 64 << 10
 	out := int64(caseSize(1<<20, 64<<10, 32<<10))
 	t.Run("remote", func(t *testing.T) {

@@ -18,12 +18,12 @@ import (
 	"github.com/yamuxgo/yamux/internal/frame"
 )
 
-// TestHostileR05WindowOverflow (A5): credit that would take a send window
+// TestR05_WindowOverflow (A5): credit that would take a send window
 // past 2^32-1 is a protocol error, checked in 64 bits, never wrapped:
 // GoAway(1), Err() matches ErrProtocol, and every blocked call (a writer
 // on an exhausted window, a reader, AcceptStream) returns within 10 ms
 // (fake time: at once).
-func TestHostileR05WindowOverflow(t *testing.T) {
+func TestR05_WindowOverflow(t *testing.T) {
 	const maxU32 = 1<<32 - 1
 	const initial = 256 << 10
 	cases := []struct {
@@ -128,7 +128,7 @@ func TestHostileR05WindowOverflow(t *testing.T) {
 	}
 }
 
-// TestHostileR06TinyFrames (A6, [obs] 7): 64 accepted streams whose
+// TestR06_TinyFrames (A6, [obs] 7): 64 accepted streams whose
 // application does not read; the peer fills each 256 KiB window with tiny
 // DATA frames. The receive buffer coalesces them, so the heap holds about
 // one byte per byte of window, not one allocation per frame: heap per
@@ -139,7 +139,7 @@ func TestHostileR05WindowOverflow(t *testing.T) {
 // The doc uses 1-byte frames on all 64 streams (16.7 M frames; that is
 // -hostile.full). Here 2 streams (1 with -short) get 1-byte frames and
 // the rest 64-byte frames, which exercise the same coalescing.
-func TestHostileR06TinyFrames(t *testing.T) {
+func TestR06_TinyFrames(t *testing.T) {
 	const (
 		streams = 64
 		window  = 256 << 10
@@ -221,7 +221,7 @@ func TestHostileR06TinyFrames(t *testing.T) {
 	})
 }
 
-// TestHostileR07DataBeyondWindow (A7, CVE-2026-32314): DATA announcing
+// TestR07_DataBeyondWindow (A7, CVE-2026-32314): DATA announcing
 // more than the stream's credit is a protocol error judged from the header,
 // before any of the body is read or allocated: GoAway(1) is the very next
 // frame on the wire, the session and the stream report
@@ -236,7 +236,7 @@ func TestHostileR06TinyFrames(t *testing.T) {
 // The allocation of the first two is measured on a session fed directly
 // (handlingAlloc: nothing else runs); for the third, around the
 // header in the full harness, an upper bound.
-func TestHostileR07DataBeyondWindow(t *testing.T) {
+func TestR07_DataBeyondWindow(t *testing.T) {
 	const initial = 256 << 10
 	const allocBound = 64 << 10
 	t.Run("fresh stream", func(t *testing.T) {
@@ -323,7 +323,7 @@ func TestHostileR07DataBeyondWindow(t *testing.T) {
 	})
 }
 
-// TestHostileR13HugeWindowNoRead (A13, CVE-2019-9517 analogue): our
+// TestR13_HugeWindowNoRead (A13, CVE-2019-9517 analogue): our
 // application opens 100 streams and writes 1 MiB on each; the peer grants
 // 2^31 bytes of window on every stream but never reads (our connection's
 // writes block). The send queue is a fixed ring, so the writers block in
@@ -334,7 +334,7 @@ func TestHostileR07DataBeyondWindow(t *testing.T) {
 // they were asked to.
 //
 // Full size: 16 MiB per writer (-hostile.full); here 1 MiB (256 KiB with -short).
-func TestHostileR13HugeWindowNoRead(t *testing.T) {
+func TestR13_HugeWindowNoRead(t *testing.T) {
 	const streams = 100
 	size := caseSize(16<<20, 1<<20, 256<<10)
 	synctest.Test(t, func(t *testing.T) {

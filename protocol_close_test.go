@@ -166,10 +166,10 @@ func TestProtoCoalescedFrames(t *testing.T) {
 	})
 }
 
-// TestFINOnWindowUpdate: the peer half-closes with WINDOW_UPDATE|FIN; our
+// TestProtoFINOnWindowUpdate: the peer half-closes with WINDOW_UPDATE|FIN; our
 // Read drains the data and returns io.EOF, the stream is HalfClosedRecv and
 // we can still write.
-func TestFINOnWindowUpdate(t *testing.T) {
+func TestProtoFINOnWindowUpdate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newRawPeer(t, true, nil)
 		st := p.openInbound(1)
@@ -195,10 +195,10 @@ func TestFINOnWindowUpdate(t *testing.T) {
 	})
 }
 
-// TestRSTOnWindowUpdate: WINDOW_UPDATE|RST fails a blocked Read and later
+// TestProtoRSTOnWindowUpdate: WINDOW_UPDATE|RST fails a blocked Read and later
 // Writes with a remote *StreamError; nothing is sent back and the session
 // lives on.
-func TestRSTOnWindowUpdate(t *testing.T) {
+func TestProtoRSTOnWindowUpdate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newRawPeer(t, true, nil)
 		st := p.openInbound(1)

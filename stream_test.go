@@ -15,8 +15,8 @@ import (
 
 // Stream semantics over the public API: data integrity, half-close, reset,
 // the state diagram, CloseRead, buffer ownership, write atomicity, large
-// writes and deadlines. Helpers from lifecycle_test.go (forEachTransport, startSessions,
-// goCall, waitCall, …) are shared.
+// writes and deadlines, over the transport matrix of harness_test.go
+// (forEachTransport, startSessions, goCall, waitCall, …).
 
 // bulkGuard bounds bulk transfers on real transports (the race
 // detector makes them slow); in bubbles it is fake time and free.
