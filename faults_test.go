@@ -18,11 +18,15 @@ import (
 	"github.com/yamuxgo/yamux"
 )
 
-// Fault and load cases of /work/shared/docs/hostile-peers.md (R14, R16–R21,
-// R25). Each test asserts the outcome and the case's figure, scaled down
-// under -short. Real-time figures (TCP) are asserted with generous slack
-// as failure guards only and logged as measured; exact figures are
-// asserted on fake time inside synctest bubbles.
+// Fault cases of docs/hostile-peers.md about deadlines, unblocking and
+// closing: deadlines on a full window (R18), blocked calls unblocked by
+// every kind of close (R19), a concurrent close storm (R20) and panicking
+// handlers (R21). The network faults R16–R17 are in faults_net_test.go,
+// the load cases R14 and R25 in faults_load_test.go. Each test asserts the
+// outcome and the case's figure, scaled down under -short. Real-time
+// figures (TCP) are asserted with generous slack as failure guards only
+// and logged as measured; exact figures are asserted on fake time inside
+// synctest bubbles.
 
 // TestR18_DeadlineFullWindow: on a stream whose send window is
 // exhausted, SetWriteDeadline(now+50ms) makes Write return at exactly

@@ -16,7 +16,7 @@ import (
 	"github.com/yamuxgo/yamux/internal/memconn"
 )
 
-// FuzzFrameScript is the structured frame-script fuzzer of hostile-peers.md
+// FuzzFrameScript is the structured frame-script fuzzer of docs/hostile-peers.md
 // R23. The input is decoded (see runScript) into a script: a configuration byte,
 // then operations that are either a frame the scripted peer writes (any of
 // the four types, occasionally a bad version or type, flag combinations,

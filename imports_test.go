@@ -33,7 +33,7 @@ var importRules = []struct {
 	forbid []string
 }{
 	{
-		// The core: the standard library and its codec only (api.md). No
+		// The core: the standard library and its codec only (README, doc.go). No
 		// security layer, no negotiation, no libp2p, no command.
 		pkg:    ".",
 		allow:  []string{"internal/frame"},

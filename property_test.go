@@ -19,7 +19,7 @@ import (
 	"github.com/yamuxgo/yamux/internal/memconn"
 )
 
-// The property/model test of hostile-peers.md R24. Each case is a random
+// The property/model test of docs/hostile-peers.md R24. Each case is a random
 // program of stream operations on both ends of a client/server session pair
 // (random configs, a small memconn to stress back-pressure), run inside a
 // synctest bubble: a deadlock is reported instead of hanging, and time is

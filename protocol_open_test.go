@@ -109,7 +109,7 @@ func TestProtoMaxIncomingStreams(t *testing.T) {
 		synctest.Wait()
 		expectState(t, st1, yamux.StateReset)
 		// The reset stream keeps its slot until the application has seen
-		// the reset (rapid-reset defence, spec.md §8): still refused.
+		// the reset (rapid-reset defence, spec.md §3.2 item 3): still refused.
 		p.writeWindowUpdate(frame.FlagSYN, 9, 0)
 		p.expectRST(9)
 		if _, err := st1.Read(make([]byte, 1)); !errors.Is(err, yamux.ErrStreamReset) {
