@@ -159,21 +159,10 @@ func BenchmarkPingPong(b *testing.B) {
 // BenchmarkStreamChurn opens a stream, echoes 1 KiB and closes it.
 func BenchmarkStreamChurn(b *testing.B) {
 	client, server := benchPair(b, testConfig())
-	var handlers sync.WaitGroup
-	go func() {
-		for {
-			st, err := server.AcceptStream()
-			if err != nil {
-				return
-			}
-			handlers.Add(1)
-			go func() {
-				defer handlers.Done()
-				io.Copy(st, st)
-				st.Close()
-			}()
-		}
-	}()
+	handlers := serveStreams(server, func(st *yamux.Stream) {
+		io.Copy(st, st)
+		st.Close()
+	})
 	buf := make([]byte, 1024)
 	b.ReportAllocs()
 	for b.Loop() {

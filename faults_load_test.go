@@ -56,37 +56,24 @@ func runR14(t testing.TB, n, size int, stall bool) time.Duration {
 	}
 	release := make(chan struct{})
 	stallDone := make(chan stallResult, 1)
-	var handlers sync.WaitGroup
-	handlers.Add(1)
-	go func() {
-		defer handlers.Done()
-		for {
-			st, err := server.AcceptStream()
-			if err != nil {
-				return
-			}
-			handlers.Add(1)
-			go func() {
-				defer handlers.Done()
-				defer st.Close()
-				if stall && st.StreamID() == 1 {
-					// Stream #0: never read until the test is done.
-					<-release
-					st.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-					h := sha256.New()
-					got, err := io.Copy(h, st)
-					var r stallResult
-					r.n, r.err = int(got), err
-					h.Sum(r.sum[:0])
-					stallDone <- r
-					return
-				}
-				if err := echoThenCloseWrite(st); err != nil {
-					t.Errorf("server echo on stream %d: %v", st.StreamID(), err)
-				}
-			}()
+	handlers := serveStreams(server, func(st *yamux.Stream) {
+		defer st.Close()
+		if stall && st.StreamID() == 1 {
+			// Stream #0: never read until the test is done.
+			<-release
+			st.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			h := sha256.New()
+			got, err := io.Copy(h, st)
+			var r stallResult
+			r.n, r.err = int(got), err
+			h.Sum(r.sum[:0])
+			stallDone <- r
+			return
 		}
-	}()
+		if err := echoThenCloseWrite(st); err != nil {
+			t.Errorf("server echo on stream %d: %v", st.StreamID(), err)
+		}
+	})
 
 	var st0 *yamux.Stream
 	var data0 []byte
@@ -143,7 +130,7 @@ func runR14(t testing.TB, n, size int, stall bool) time.Duration {
 	}
 	client.Close()
 	server.Close()
-	waitGroup(t, &handlers, 10*time.Second, "server handlers")
+	waitGroup(t, handlers, 10*time.Second, "server handlers")
 	return took
 }
 

@@ -431,9 +431,7 @@ func TestR21_PanickingHandler(t *testing.T) {
 	const streams, victim, size = 100, 42, 64 * 1024
 	client, server := sessionPair(t, tcpPair, testConfig(), testConfig())
 	var panics atomic.Int32
-	var handlers sync.WaitGroup
 	handle := func(st *yamux.Stream) {
-		defer handlers.Done()
 		defer func() {
 			if r := recover(); r != nil {
 				panics.Add(1)
@@ -454,18 +452,7 @@ func TestR21_PanickingHandler(t *testing.T) {
 		}
 		st.Close()
 	}
-	handlers.Add(1)
-	go func() {
-		defer handlers.Done()
-		for {
-			st, err := server.AcceptStream()
-			if err != nil {
-				return
-			}
-			handlers.Add(1)
-			go handle(st)
-		}
-	}()
+	handlers := serveStreams(server, handle)
 
 	var ok atomic.Int32
 	var wg sync.WaitGroup
@@ -520,5 +507,5 @@ func TestR21_PanickingHandler(t *testing.T) {
 	}
 	client.Close()
 	server.Close()
-	waitGroup(t, &handlers, 10*time.Second, "server handlers")
+	waitGroup(t, handlers, 10*time.Second, "server handlers")
 }

@@ -76,6 +76,13 @@ func tcpPair(t testing.TB) (net.Conn, net.Conn) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	return dialAccept(t, ln, ln.Addr().String())
+}
+
+// dialAccept dials addr and returns that conn and the one ln accepts (the
+// dial may reach ln through a proxy).
+func dialAccept(t testing.TB, ln net.Listener, addr string) (client, server net.Conn) {
+	t.Helper()
 	type res struct {
 		c   net.Conn
 		err error
@@ -85,15 +92,16 @@ func tcpPair(t testing.TB) (net.Conn, net.Conn) {
 		c, err := ln.Accept()
 		ch <- res{c, err}
 	}()
-	cc, err := net.Dial("tcp", ln.Addr().String())
+	client, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := <-ch
 	if r.err != nil {
+		client.Close()
 		t.Fatal(r.err)
 	}
-	return cc, r.c
+	return client, r.c
 }
 
 // pipePair is net.Pipe: unbuffered, every Write waits for the peer's Read.
@@ -111,12 +119,16 @@ var transports = []transport{
 	{"tcp", tcpPair},
 }
 
-// forEachTransport runs fn once per transport: memconn inside a synctest
-// bubble (fake == true: time is fake and synctest.Wait may be used), every
-// other transport on real time outside bubbles.
-func forEachTransport(t *testing.T, fn func(t *testing.T, pair pairFunc, fake bool)) {
+// pipeTransport is net.Pipe, for tests where an unbuffered conn matters;
+// pass it to forEachTransport as an extra.
+var pipeTransport = transport{"pipe", pipePair}
+
+// forEachTransport runs fn once per transport, and per extra one: memconn
+// inside a synctest bubble (fake == true: time is fake and synctest.Wait
+// may be used), every other transport on real time outside bubbles.
+func forEachTransport(t *testing.T, fn func(t *testing.T, pair pairFunc, fake bool), extra ...transport) {
 	t.Helper()
-	for _, tr := range transports {
+	for _, tr := range append(transports[:len(transports):len(transports)], extra...) {
 		t.Run(tr.name, func(t *testing.T) {
 			if tr.name == "mem" {
 				synctest.Test(t, func(t *testing.T) { fn(t, tr.pair, true) })
@@ -496,21 +508,32 @@ func checkState(t testing.TB, st *yamux.Stream, who string, want yamux.StreamSta
 	}
 }
 
-// serveEcho echoes every stream accepted on s, then closes its write side,
-// until the session ends.
-func serveEcho(s *yamux.Session) {
+// serveStreams runs handle on every stream s accepts, each in its own
+// goroutine, until the session ends. The WaitGroup covers the accept loop
+// and every handler: Wait for it after closing the session.
+func serveStreams(s *yamux.Session, handle func(*yamux.Stream)) *sync.WaitGroup {
+	wg := new(sync.WaitGroup)
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			st, err := s.AcceptStream()
 			if err != nil {
 				return
 			}
-			go func() {
-				io.Copy(st, st)
-				st.CloseWrite()
-			}()
+			wg.Go(func() { handle(st) })
 		}
 	}()
+	return wg
+}
+
+// serveEcho echoes every stream accepted on s, then closes its write side,
+// until the session ends.
+func serveEcho(s *yamux.Session) {
+	serveStreams(s, func(st *yamux.Stream) {
+		io.Copy(st, st)
+		st.CloseWrite()
+	})
 }
 
 // echoUntilError copies st back to itself until an error and returns it.

@@ -59,7 +59,7 @@ func TestStreamEchoConcurrent(t *testing.T) {
 			})
 		}
 		waitCallFor(t, goCall(func() error { wg.Wait(); return nil }), "echo streams", bulkGuard)
-	})
+	}, pipeTransport)
 }
 
 func TestStreamHalfClose(t *testing.T) {
@@ -124,7 +124,7 @@ func TestStreamHalfClose(t *testing.T) {
 				}
 			}
 		}
-	})
+	}, pipeTransport)
 }
 
 // TestStreamStateTransitions walks every edge of the seed's state diagram
