@@ -91,6 +91,24 @@ func (c *feedConn) give(s *yamux.Session, batch []byte) bool {
 	}
 }
 
+// startFed starts a server session on a new feedConn (closed at cleanup)
+// and feeds it the pong of its RTT ping, so that nothing is outstanding,
+// followed by first.
+func startFed(t testing.TB, cfg *yamux.Config, first []byte) (*feedConn, *yamux.Session) {
+	t.Helper()
+	c := newFeedConn()
+	s, err := yamux.Server(c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	pong := frame.New(frame.TypePing, frame.FlagACK, 0, 1)
+	if !c.give(s, append(pong[:], first...)) {
+		t.Fatalf("fed session ended on its first frames: %v", s.Err())
+	}
+	return c, s
+}
+
 // handlingAlloc measures the bytes our session allocates while it
 // handles offending (fed after prefix, which sets up state), until it has
 // handled it and either asks for more or has ended. Our session is a
@@ -102,17 +120,7 @@ func handlingAlloc(t testing.TB, cfg *yamux.Config, prefix, offending []byte) (a
 		cfg = testConfig()
 		cfg.EnableKeepAlive = false
 	}
-	c := newFeedConn()
-	s, err := yamux.Server(c, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	// The RTT ping's pong, so nothing is outstanding.
-	pong := frame.New(frame.TypePing, frame.FlagACK, 0, 1)
-	if !c.give(s, append(pong[:], prefix...)) {
-		t.Fatalf("session ended on the prefix: %v", s.Err())
-	}
+	c, s := startFed(t, cfg, prefix)
 	before := allocatedBytes()
 	if c.give(s, offending) {
 		// Still alive: it handled the frame and asked for more.
@@ -189,14 +197,7 @@ func idleStreamBytes(t *testing.T, n int) (perStream int64) {
 		cfg.EnableKeepAlive = false
 		cfg.AcceptBacklog = n
 		cfg.MaxIncomingStreams = n
-		c := newFeedConn()
-		s, err := yamux.Server(c, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		pong := frame.New(frame.TypePing, frame.FlagACK, 0, 1)
-		c.give(s, pong[:])
+		c, s := startFed(t, cfg, nil)
 		held := make([]*yamux.Stream, 0, n)
 		syns := make([]byte, 0, n*frame.HeaderSize)
 		for i := range n {
@@ -229,14 +230,7 @@ func idleSessionBytes(t *testing.T) (n int64) {
 		cfg.EnableKeepAlive = false
 		synctest.Wait()
 		heap0 := heapBytes()
-		c := newFeedConn()
-		s, err := yamux.Server(c, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		pong := frame.New(frame.TypePing, frame.FlagACK, 0, 1)
-		c.give(s, appendFrame(pong[:], frame.TypeWindowUpdate, frame.FlagSYN, 1, 0, nil))
+		_, s := startFed(t, cfg, appendFrame(nil, frame.TypeWindowUpdate, frame.FlagSYN, 1, 0, nil))
 		st, err := s.AcceptStream()
 		if err != nil {
 			t.Fatal(err)
