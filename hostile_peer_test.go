@@ -15,7 +15,7 @@ package yamux_test
 // Sizes are scaled so that the file runs in seconds under -race on two
 // cores; each test names its full-size figure. Run the full sizes with
 //
-//	go test -race -count=1 -run 'TestR(0|1[0-5])_|WorstCase' -hostile.full -timeout=2h .
+//	go test -race -count=1 -run 'TestR(0[1-9]|1[0-5])_|WorstCase' -hostile.full -timeout=2h .
 //
 // -short makes the counts smaller still.
 
@@ -51,7 +51,7 @@ var (
 	// (1,000,000 SYNs for R01, 1e7 frames for R04, 16 MiB per writer for
 	// R13, …). It takes minutes under -race:
 	//
-	//	go test -race -count=1 -run 'TestR(0|1[0-5])_|WorstCase' -hostile.full -timeout=2h .
+	//	go test -race -count=1 -run 'TestR(0[1-9]|1[0-5])_|WorstCase' -hostile.full -timeout=2h .
 	hostileFull = flag.Bool("hostile.full", false,
 		"run the hostile-peer cases (hostile_*_test.go) at the full sizes of docs/hostile-peers.md (slow)")
 )

@@ -263,8 +263,8 @@ func TestProtoUnknownStreamFramesIgnored(t *testing.T) {
 			rawEncode(frame.TypeWindowUpdate, 0, 2, 5),     // our parity, never opened
 			rawData(0, 21, patternBytes(0, 256*kib)),       // a whole window's worth
 			rawEncode(frame.TypeData, 0, 23, 16*1024*1024), // exactly MaxStreamWindowSize: legal
-		}, nil))
-		p.writeRaw(make([]byte, 16*1024*1024)) // its body
+			make([]byte, 16*1024*1024),                     // its body
+		}, nil)) // one write: a pong the raw peer answers in between would land inside the body
 		p.expectNoFrame()
 		if n := p.S.NumStreams(); n != 0 {
 			t.Fatalf("NumStreams() = %d, want 0: ignored frames must create no state", n)
