@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/yamuxgo/yamux"
 )
@@ -158,21 +159,10 @@ func BenchmarkPingPong(b *testing.B) {
 // BenchmarkStreamChurn opens a stream, echoes 1 KiB and closes it.
 func BenchmarkStreamChurn(b *testing.B) {
 	client, server := benchPair(b, testConfig())
-	var handlers sync.WaitGroup
-	go func() {
-		for {
-			st, err := server.AcceptStream()
-			if err != nil {
-				return
-			}
-			handlers.Add(1)
-			go func() {
-				defer handlers.Done()
-				io.Copy(st, st)
-				st.Close()
-			}()
-		}
-	}()
+	handlers := serveStreams(server, func(st *yamux.Stream) {
+		io.Copy(st, st)
+		st.Close()
+	})
 	buf := make([]byte, 1024)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -191,4 +181,30 @@ func BenchmarkStreamChurn(b *testing.B) {
 	}
 	client.Close()
 	handlers.Wait()
+}
+
+// BenchmarkR14_SlowReader is the figure of R14 (docs/hostile-peers.md):
+// 999 streams echo 64 KiB each over one TCP session, with and without
+// stream #0 stalled (its reader never reads, its writer has filled its
+// window). Compare the two sub-benchmarks' echo-MB/s: the stalled run
+// should keep at least 0.8 of the baseline. TestR14_SlowReader checks
+// the behaviour (no head-of-line blocking, stream #0 intact).
+func BenchmarkR14_SlowReader(b *testing.B) {
+	const n = 1000
+	for _, stall := range []bool{false, true} {
+		name := "baseline"
+		if stall {
+			name = "stalled"
+		}
+		b.Run(name, func(b *testing.B) {
+			var echo time.Duration
+			iters := 0
+			for b.Loop() {
+				echo += runR14(b, n, r14Size, stall)
+				iters++
+			}
+			moved := float64(2*(n-1)*r14Size) * float64(iters)
+			b.ReportMetric(moved/echo.Seconds()/1e6, "echo-MB/s")
+		})
+	}
 }

@@ -10,15 +10,9 @@ import (
 	"github.com/yamuxgo/yamux"
 )
 
-const (
-	cfgKiB = 1024
-	cfgMiB = 1024 * cfgKiB
-	cfgGiB = 1024 * cfgMiB
-)
-
-// cfgJoined returns the errors joined in err: VerifyConfig reports one per
+// joinedErrors returns the errors joined in err: VerifyConfig reports one per
 // bad field through errors.Join.
-func cfgJoined(t testing.TB, err error) []error {
+func joinedErrors(t testing.TB, err error) []error {
 	t.Helper()
 	if err == nil {
 		return nil
@@ -39,10 +33,10 @@ func TestDefaultConfig(t *testing.T) {
 		KeepAliveInterval:       30 * time.Second,
 		KeepAliveTimeout:        10 * time.Second,
 		ConnectionWriteTimeout:  10 * time.Second,
-		InitialStreamWindowSize: 256 * cfgKiB,
-		MaxStreamWindowSize:     16 * cfgMiB,
-		MaxSessionReceiveBuffer: 64 * cfgMiB,
-		MaxMessageSize:          64 * cfgKiB,
+		InitialStreamWindowSize: 256 * kib,
+		MaxStreamWindowSize:     16 * mib,
+		MaxSessionReceiveBuffer: 64 * mib,
+		MaxMessageSize:          64 * kib,
 		StreamOpenTimeout:       75 * time.Second,
 		StreamCloseTimeout:      5 * time.Minute,
 		GoAwayDrainTimeout:      30 * time.Second,
@@ -130,10 +124,10 @@ func TestVerifyConfigFields(t *testing.T) {
 			ok bool
 		}{
 			{1, false},
-			{256*cfgKiB - 1, false},
-			{256 * cfgKiB, true},
-			{cfgGiB, true},
-			{cfgGiB + 1, false},
+			{256*kib - 1, false},
+			{256 * kib, true},
+			{gib, true},
+			{gib + 1, false},
 			{1<<32 - 1, false},
 		} {
 			add(f.name+"="+strconv.Itoa(int(v.v)), func(c *yamux.Config) { *f.f(c) = v.v }, v.ok)
@@ -147,24 +141,24 @@ func TestVerifyConfigFields(t *testing.T) {
 		{1, false},
 		{1023, false},
 		{1024, true},
-		{cfgMiB, true},
-		{cfgMiB + 1, false},
+		{mib, true},
+		{mib + 1, false},
 	} {
 		add("MaxMessageSize="+strconv.Itoa(v.v), func(c *yamux.Config) { c.MaxMessageSize = v.v }, v.ok)
 	}
 	// Initial against Max, both set.
 	add("Initial=Max=512KiB", func(c *yamux.Config) {
-		c.InitialStreamWindowSize, c.MaxStreamWindowSize = 512*cfgKiB, 512*cfgKiB
+		c.InitialStreamWindowSize, c.MaxStreamWindowSize = 512*kib, 512*kib
 	}, true)
 	add("Initial=512KiB>Max=256KiB", func(c *yamux.Config) {
-		c.InitialStreamWindowSize, c.MaxStreamWindowSize = 512*cfgKiB, 256*cfgKiB
+		c.InitialStreamWindowSize, c.MaxStreamWindowSize = 512*kib, 256*kib
 	}, false)
 	add("Initial=Max+1", func(c *yamux.Config) {
-		c.InitialStreamWindowSize, c.MaxStreamWindowSize = 512*cfgKiB+1, 512*cfgKiB
+		c.InitialStreamWindowSize, c.MaxStreamWindowSize = 512*kib+1, 512*kib
 	}, false)
 	// Initial above the default Max, Max left zero: the default ceiling
 	// follows the initial window.
-	add("Initial=32MiB,Max=default", func(c *yamux.Config) { c.InitialStreamWindowSize = 32 * cfgMiB }, true)
+	add("Initial=32MiB,Max=default", func(c *yamux.Config) { c.InitialStreamWindowSize = 32 * mib }, true)
 
 	for _, tt := range tests {
 		for _, base := range []struct {
@@ -182,7 +176,7 @@ func TestVerifyConfigFields(t *testing.T) {
 			}
 			tt.set(c)
 			err := yamux.VerifyConfig(c)
-			errs := cfgJoined(t, err)
+			errs := joinedErrors(t, err)
 			if tt.ok && err != nil {
 				t.Errorf("%s (from %s): VerifyConfig = %v, want nil", tt.name, base.name, err)
 			}
@@ -199,7 +193,7 @@ func TestVerifyConfigJoinsEveryBadField(t *testing.T) {
 		KeepAliveInterval: -time.Second,
 		MaxMessageSize:    1,
 	}
-	errs := cfgJoined(t, yamux.VerifyConfig(c))
+	errs := joinedErrors(t, yamux.VerifyConfig(c))
 	if len(errs) != 3 {
 		t.Fatalf("VerifyConfig with 3 bad fields reported %d errors (%v), want 3", len(errs), errs)
 	}
@@ -223,14 +217,14 @@ func TestVerifyConfigJoinsEveryBadField(t *testing.T) {
 		StreamCloseTimeout:      -1,
 		GoAwayDrainTimeout:      -1,
 	}
-	if errs := cfgJoined(t, yamux.VerifyConfig(all)); len(errs) != 12 {
+	if errs := joinedErrors(t, yamux.VerifyConfig(all)); len(errs) != 12 {
 		t.Fatalf("VerifyConfig with 12 bad fields reported %d errors (%v), want 12", len(errs), errs)
 	}
 }
 
 func TestClientServerRejectBadConfig(t *testing.T) {
 	bad := &yamux.Config{AcceptBacklog: -1, MaxMessageSize: 10}
-	want := cfgJoined(t, yamux.VerifyConfig(bad))
+	want := joinedErrors(t, yamux.VerifyConfig(bad))
 	if len(want) != 2 {
 		t.Fatalf("VerifyConfig(bad) reported %d errors, want 2", len(want))
 	}
@@ -250,7 +244,7 @@ func TestClientServerRejectBadConfig(t *testing.T) {
 		if s != nil {
 			t.Errorf("%s(bad config) session = %v, want nil", side.name, s)
 		}
-		got := cfgJoined(t, err)
+		got := joinedErrors(t, err)
 		if len(got) != len(want) {
 			t.Errorf("%s(bad config) reported %d errors, want %d as VerifyConfig", side.name, len(got), len(want))
 		}
@@ -323,7 +317,7 @@ func TestZeroConfigSession(t *testing.T) {
 func TestConfigNotMutated(t *testing.T) {
 	configs := []*yamux.Config{
 		{},
-		{InitialStreamWindowSize: 32 * cfgMiB}, // above the default Max: Max follows in the copy
+		{InitialStreamWindowSize: 32 * mib}, // above the default Max: Max follows in the copy
 		{EnableKeepAlive: true, KeepAliveInterval: time.Hour},
 		yamux.DefaultConfig(),
 	}
@@ -345,7 +339,7 @@ func TestConfigNotMutated(t *testing.T) {
 
 // TestVerifyConfigDoesNotMutate covers the same promise for VerifyConfig.
 func TestVerifyConfigDoesNotMutate(t *testing.T) {
-	cfg := &yamux.Config{AcceptBacklog: -1, InitialStreamWindowSize: 32 * cfgMiB}
+	cfg := &yamux.Config{AcceptBacklog: -1, InitialStreamWindowSize: 32 * mib}
 	before := *cfg
 	if err := yamux.VerifyConfig(cfg); err == nil {
 		t.Fatalf("VerifyConfig(AcceptBacklog -1) = nil, want an error")

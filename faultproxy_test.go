@@ -264,28 +264,12 @@ func faultDialPair(t testing.TB) (client, server net.Conn, p *faultProxy) {
 	}
 	defer ln.Close()
 	p = newFaultProxy(t, ln.Addr().String())
-	type res struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		c, err := ln.Accept()
-		ch <- res{c, err}
-	}()
-	client, err = net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := <-ch
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
+	client, server = dialAccept(t, ln, p.Addr())
 	t.Cleanup(func() {
 		client.Close()
-		r.c.Close()
+		server.Close()
 	})
-	return client, r.c, p
+	return client, server, p
 }
 
 // TestFaultProxyModes checks the proxy itself: pass forwards, blackhole

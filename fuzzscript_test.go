@@ -16,8 +16,8 @@ import (
 	"github.com/yamuxgo/yamux/internal/memconn"
 )
 
-// FuzzFrameScript is the structured frame-script fuzzer of hostile-peers.md
-// R23. The input is decoded (see fsRun) into a script: a configuration byte,
+// FuzzFrameScript is the structured frame-script fuzzer of docs/hostile-peers.md
+// R23. The input is decoded (see runScript) into a script: a configuration byte,
 // then operations that are either a frame the scripted peer writes (any of
 // the four types, occasionally a bad version or type, flag combinations,
 // stream ids from a small interesting set, lengths near the window bounds)
@@ -27,7 +27,7 @@ import (
 // a hang is reported as a deadlock.
 //
 // While the script runs, a drain goroutine decodes every frame our session
-// sends and checks it (fsChecker): valid version and type, PING and GO_AWAY
+// sends and checks it (scriptChecker): valid version and type, PING and GO_AWAY
 // on stream 0 only, DATA/WINDOW_UPDATE never on stream 0, DATA no larger
 // than MaxMessageSize and never beyond the window the script granted,
 // DATA bytes exactly the bytes our Writes queued, SYNs only on our ids and
@@ -42,73 +42,73 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzFrameScript$' -fuzztime 5m .
 func FuzzFrameScript(f *testing.F) {
-	for _, s := range fsSeeds() {
+	for _, s := range scriptSeeds() {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, input []byte) {
-		synctest.Test(t, func(t *testing.T) { fsRun(t, input) })
+		synctest.Test(t, func(t *testing.T) { runScript(t, input) })
 	})
 }
 
 // Opcodes of a script (the low 4 bits of an op's first byte). Peer frames
 // take 7 of the 16 values so that most operations put frames on the wire.
 const (
-	fsOpFrame     = 0 // ..6: the peer sends a frame: type, flags, id, length bytes follow
-	fsOpTruncated = 7 // the peer sends part of a frame and the script ends
-	fsOpOpen      = 8 // our OpenStreamContext
-	fsOpAccept    = 9 // our AcceptStreamContext
-	fsOpWrite     = 10
-	fsOpRead      = 11
-	fsOpStream    = 12 // CloseWrite, Close, Reset, ResetWithError, CloseRead
-	fsOpSession   = 13 // GoAway, Ping, Close, CloseWithError, NumStreams
-	fsOpSleep     = 14
-	fsOpRaw       = 15 // the peer sends a header of 12 input bytes (and a DATA body)
+	opFrame     = 0 // ..6: the peer sends a frame: type, flags, id, length bytes follow
+	opTruncated = 7 // the peer sends part of a frame and the script ends
+	opOpen      = 8 // our OpenStreamContext
+	opAccept    = 9 // our AcceptStreamContext
+	opWrite     = 10
+	opRead      = 11
+	opStream    = 12 // CloseWrite, Close, Reset, ResetWithError, CloseRead
+	opSession   = 13 // GoAway, Ping, Close, CloseWithError, NumStreams
+	opSleep     = 14
+	opRaw       = 15 // the peer sends a header of 12 input bytes (and a DATA body)
 )
 
-// Frame-type selectors for fsOpFrame (the low 3 bits of its type byte).
+// Frame-type selectors for opFrame (the low 3 bits of its type byte).
 const (
-	fsTypeData   = 0 // also 1 and 6
-	fsTypeWU     = 2 // also 3
-	fsTypePing   = 4
-	fsTypeGoAway = 5
-	fsTypeBad    = 7 // bit 3 of the byte: bad version, else bad type
+	selData   = 0 // also 1 and 6
+	selWU     = 2 // also 3
+	selPing   = 4
+	selGoAway = 5
+	selBad    = 7 // bit 3 of the byte: bad version, else bad type
 )
 
 // Limits that keep one execution small.
 const (
-	fsMaxOps      = 200
-	fsMaxBodyLen  = 512<<10 + 1  // longest DATA body the peer writes in full
-	fsMaxWireData = 8 << 20      // peer DATA bytes per script
-	fsMaxWrite    = 256<<10 + 77 // largest Write our side makes
-	fsOpDeadline  = time.Millisecond
-	fsPingTimeout = 5 * time.Millisecond
+	maxOps            = 200
+	maxBodyLen        = 512<<10 + 1  // longest DATA body the peer writes in full
+	maxWireData       = 8 << 20      // peer DATA bytes per script
+	maxWrite          = 256<<10 + 77 // largest Write our side makes
+	opDeadline        = time.Millisecond
+	scriptPingTimeout = 5 * time.Millisecond
 )
 
 // Placeholders in the tables below, never sent as such.
 const (
-	fsIDLive   uint32 = 0xDEAD // one of our streams' ids
-	fsLenSmall uint32 = 0xBEEF // the next input byte is the length
+	idLive   uint32 = 0xDEAD // one of our streams' ids
+	lenSmall uint32 = 0xBEEF // the next input byte is the length
 )
 
 var (
-	// fsIDs are the stream ids a peer frame may use; fsIDLive picks one of
+	// scriptIDs are the stream ids a peer frame may use; idLive picks one of
 	// our streams instead.
-	fsIDs = [...]uint32{0, 1, 2, 3, 4, 5, 7, fsIDLive, fsIDLive, 6, 0x80000001, 0xFFFFFFFE, 0xFFFFFFFF, fsIDLive, 9, 8}
+	scriptIDs = [...]uint32{0, 1, 2, 3, 4, 5, 7, idLive, idLive, 6, 0x80000001, 0xFFFFFFFE, 0xFFFFFFFF, idLive, 9, 8}
 
-	fsDataLens = [...]uint32{0, 1, fsLenSmall, 1024, 64 << 10, 64<<10 + 1, 256<<10 - 1, 256 << 10, 256<<10 + 1,
-		512 << 10, 512<<10 + 1, 16<<20 + 1, 0xFFFFFFFF, fsLenSmall, 16 << 20, 1<<30 + 1}
-	fsWULens   = [...]uint32{0, 1, 1023, 1024, 64 << 10, 256 << 10, 0x7FFFFFFF, 0xFFFF0000, 0xFFFFFFFF, fsLenSmall}
-	fsPingLens = [...]uint32{0, 1, 2, 3, 4, fsLenSmall, 0xFFFFFFFF}
-	fsGoAways  = [...]uint32{0, 1, 2, 0x1005, 0xFFFFFFFF}
+	dataLens = [...]uint32{0, 1, lenSmall, 1024, 64 << 10, 64<<10 + 1, 256<<10 - 1, 256 << 10, 256<<10 + 1,
+		512 << 10, 512<<10 + 1, 16<<20 + 1, 0xFFFFFFFF, lenSmall, 16 << 20, 1<<30 + 1}
+	wuLens      = [...]uint32{0, 1, 1023, 1024, 64 << 10, 256 << 10, 0x7FFFFFFF, 0xFFFF0000, 0xFFFFFFFF, lenSmall}
+	pingLens    = [...]uint32{0, 1, 2, 3, 4, lenSmall, 0xFFFFFFFF}
+	goAwayCodes = [...]uint32{0, 1, 2, 0x1005, 0xFFFFFFFF}
 
-	fsWriteLens = [...]int{0, 1, 100, 1024, 4096, 64<<10 - 1, 64 << 10, 64<<10 + 1, 200 << 10, 256 << 10, fsMaxWrite}
-	fsSleeps    = [...]time.Duration{time.Millisecond, 100 * time.Millisecond, time.Second, 10 * time.Second,
+	writeLens = [...]int{0, 1, 100, 1024, 4096, 64<<10 - 1, 64 << 10, 64<<10 + 1, 200 << 10, 256 << 10, maxWrite}
+	sleeps    = [...]time.Duration{time.Millisecond, 100 * time.Millisecond, time.Second, 10 * time.Second,
 		31 * time.Second, 41 * time.Second, 76 * time.Second, 6 * time.Minute}
 
-	// fsBody is the body the peer sends in its DATA frames, made on first
+	// scriptBody is the body the peer sends in its DATA frames, made on first
 	// use so that other tests do not pay for it.
-	fsBody = sync.OnceValue(func() []byte {
-		b := make([]byte, fsMaxBodyLen)
+	scriptBody = sync.OnceValue(func() []byte {
+		b := make([]byte, maxBodyLen)
 		for i := range b {
 			b[i] = byte(i * 7)
 		}
@@ -116,19 +116,19 @@ var (
 	})
 )
 
-// fsPattern is the byte at offset off of what our side writes on stream id,
+// scriptPattern is the byte at offset off of what our side writes on stream id,
 // so the drain can check every DATA byte without sharing state.
-func fsPattern(id uint32, off uint64) byte {
+func scriptPattern(id uint32, off uint64) byte {
 	return byte(uint32(off)*2654435761>>24) ^ byte(id) ^ byte(off>>16)
 }
 
-// fsInput decodes the fuzz input; reading past its end yields zeros.
-type fsInput struct {
+// scriptInput decodes the fuzz input; reading past its end yields zeros.
+type scriptInput struct {
 	b []byte
 	i int
 }
 
-func (in *fsInput) next() byte {
+func (in *scriptInput) next() byte {
 	if in.i >= len(in.b) {
 		return 0
 	}
@@ -137,11 +137,11 @@ func (in *fsInput) next() byte {
 	return c
 }
 
-func (in *fsInput) done() bool { return in.i >= len(in.b) }
+func (in *scriptInput) done() bool { return in.i >= len(in.b) }
 
-// fsTally is what the script told our session, recorded before each frame
+// scriptTally is what the script told our session, recorded before each frame
 // is written so that the drain, which sees our reaction later, can rely on it.
-type fsTally struct {
+type scriptTally struct {
 	mu sync.Mutex
 	// credit per stream id: the sum of WINDOW_UPDATE deltas (RST excluded).
 	credit map[uint32]uint64
@@ -150,11 +150,11 @@ type fsTally struct {
 	syns map[uint32]uint64
 	// pings per value: PING frames with SYN, which we must answer.
 	pings map[uint32]int
-	// desync: the peer left out a DATA body (see fsExec.body).
+	// desync: the peer left out a DATA body (see scriptExec.body).
 	desync bool
 }
 
-func (ta *fsTally) record(typ frame.Type, fl frame.Flags, id, length uint32) {
+func (ta *scriptTally) record(typ frame.Type, fl frame.Flags, id, length uint32) {
 	ta.mu.Lock()
 	defer ta.mu.Unlock()
 	switch typ {
@@ -176,7 +176,7 @@ func (ta *fsTally) record(typ frame.Type, fl frame.Flags, id, length uint32) {
 // incarnation of the stream (ours, plus one per SYN from the script) plus
 // all credit. It over-approximates (credit for unknown streams is ignored by
 // the session), so it is a sound upper bound.
-func (ta *fsTally) allowance(id uint32) uint64 {
+func (ta *scriptTally) allowance(id uint32) uint64 {
 	ta.mu.Lock()
 	defer ta.mu.Unlock()
 	if ta.desync {
@@ -186,7 +186,7 @@ func (ta *fsTally) allowance(id uint32) uint64 {
 }
 
 // takePing consumes one ping the script sent with value v.
-func (ta *fsTally) takePing(v uint32) bool {
+func (ta *scriptTally) takePing(v uint32) bool {
 	ta.mu.Lock()
 	defer ta.mu.Unlock()
 	if ta.desync {
@@ -199,11 +199,11 @@ func (ta *fsTally) takePing(v uint32) bool {
 	return true
 }
 
-// fsChecker decodes and checks the frames our session sends; it runs on
+// scriptChecker decodes and checks the frames our session sends; it runs on
 // the drain goroutine and reports with t.Errorf.
-type fsChecker struct {
+type scriptChecker struct {
 	t          testing.TB
-	tally      *fsTally
+	tally      *scriptTally
 	client     bool // our session is the client: our ids are odd
 	maxMsg     uint32
 	sent       map[uint32]uint64 // DATA bytes per id
@@ -216,7 +216,7 @@ type fsChecker struct {
 	violations int
 }
 
-func (c *fsChecker) errorf(format string, args ...any) {
+func (c *scriptChecker) errorf(format string, args ...any) {
 	c.t.Helper()
 	c.violations++
 	if c.violations <= 5 {
@@ -224,10 +224,10 @@ func (c *fsChecker) errorf(format string, args ...any) {
 	}
 }
 
-func (c *fsChecker) ours(id uint32) bool { return id != 0 && (id%2 == 1) == c.client }
+func (c *scriptChecker) ours(id uint32) bool { return id != 0 && (id%2 == 1) == c.client }
 
 // drain reads frames until the conn fails, checking each one.
-func (c *fsChecker) drain(r io.Reader) {
+func (c *scriptChecker) drain(r io.Reader) {
 	fr := frame.NewReader(r, 1<<30)
 	body := make([]byte, 0, 64<<10)
 	for {
@@ -235,7 +235,7 @@ func (c *fsChecker) drain(r io.Reader) {
 		if err != nil {
 			// A frame cut short is no protocol error: a session that ends
 			// abruptly (peer EOF, keepalive timeout) closes the conn
-			// without finishing its write. fsRun judges it.
+			// without finishing its write. runScript judges it.
 			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 				c.t.Errorf("decoding our frame #%d: %v (header %v)", c.frames+1, err, h)
 			}
@@ -266,7 +266,7 @@ func (c *fsChecker) drain(r io.Reader) {
 }
 
 // check judges one frame we sent; body is a DATA frame's payload.
-func (c *fsChecker) check(h frame.Header, body []byte) {
+func (c *scriptChecker) check(h frame.Header, body []byte) {
 	id, fl, n := h.StreamID(), h.Flags(), h.Length()
 	if fl&^(frame.FlagSYN|frame.FlagACK|frame.FlagFIN|frame.FlagRST) != 0 {
 		c.errorf("unknown flag bits")
@@ -335,7 +335,7 @@ func (c *fsChecker) check(h frame.Header, body []byte) {
 	}
 	off := c.sent[id]
 	for i, b := range body {
-		if want := fsPattern(id, off+uint64(i)); b != want {
+		if want := scriptPattern(id, off+uint64(i)); b != want {
 			c.errorf("DATA byte at stream offset %d of id %d = %#x, want %#x (not what our Writes queued)", off+uint64(i), id, b, want)
 			break
 		}
@@ -346,8 +346,8 @@ func (c *fsChecker) check(h frame.Header, body []byte) {
 	}
 }
 
-// fsConfig decodes the configuration byte: our role and session limits.
-type fsConfig struct {
+// scriptConfig decodes the configuration byte: our role and session limits.
+type scriptConfig struct {
 	client   bool
 	cfg      *yamux.Config
 	capacity int
@@ -357,7 +357,7 @@ type fsConfig struct {
 	abrupt bool
 }
 
-func fsDecodeConfig(b byte) fsConfig {
+func decodeScriptConfig(b byte) scriptConfig {
 	cfg := yamux.DefaultConfig()
 	if b&2 != 0 {
 		cfg.AcceptBacklog = 2
@@ -373,13 +373,13 @@ func fsDecodeConfig(b byte) fsConfig {
 	if b&16 != 0 {
 		capacity = 4 << 10
 	}
-	return fsConfig{client: b&1 != 0, cfg: cfg, capacity: capacity, abrupt: b&32 != 0}
+	return scriptConfig{client: b&1 != 0, cfg: cfg, capacity: capacity, abrupt: b&32 != 0}
 }
 
-// fsRun decodes and runs one script; it must run inside a synctest bubble.
-func fsRun(t *testing.T, input []byte) {
-	in := &fsInput{b: input}
-	fc := fsDecodeConfig(in.next())
+// runScript decodes and runs one script; it must run inside a synctest bubble.
+func runScript(t *testing.T, input []byte) {
+	in := &scriptInput{b: input}
+	fc := decodeScriptConfig(in.next())
 	ours, peer := memconn.PipeWith(memconn.Options{Capacity: fc.capacity})
 	var (
 		s   *yamux.Session
@@ -393,8 +393,8 @@ func fsRun(t *testing.T, input []byte) {
 	if err != nil {
 		t.Fatalf("starting our session: %v", err)
 	}
-	tally := &fsTally{credit: map[uint32]uint64{}, syns: map[uint32]uint64{}, pings: map[uint32]int{}}
-	chk := &fsChecker{
+	tally := &scriptTally{credit: map[uint32]uint64{}, syns: map[uint32]uint64{}, pings: map[uint32]int{}}
+	chk := &scriptChecker{
 		t: t, tally: tally, client: fc.client, maxMsg: uint32(fc.cfg.MaxMessageSize),
 		sent: map[uint32]uint64{}, synSeen: map[uint32]bool{}, finSeen: map[uint32]bool{},
 	}
@@ -404,7 +404,7 @@ func fsRun(t *testing.T, input []byte) {
 		chk.drain(peer)
 	}()
 
-	ex := &fsExec{in: in, s: s, peer: peer, tally: tally, client: fc.client, written: map[uint32]uint64{}}
+	ex := &scriptExec{in: in, s: s, peer: peer, tally: tally, client: fc.client, written: map[uint32]uint64{}}
 	ex.run()
 	if !fc.abrupt {
 		synctest.Wait()
@@ -437,13 +437,13 @@ func fsRun(t *testing.T, input []byte) {
 	}
 }
 
-// fsExec runs the operations of a script on the test goroutine. Our calls
+// scriptExec runs the operations of a script on the test goroutine. Our calls
 // get short fake-time deadlines, so none of them blocks the script.
-type fsExec struct {
-	in       *fsInput
+type scriptExec struct {
+	in       *scriptInput
 	s        *yamux.Session
 	peer     *memconn.Conn
-	tally    *fsTally
+	tally    *scriptTally
 	client   bool
 	streams  []*yamux.Stream
 	written  map[uint32]uint64 // bytes our Writes queued per id (all incarnations)
@@ -451,54 +451,54 @@ type fsExec struct {
 	buf      []byte
 }
 
-func (ex *fsExec) run() {
-	for n := 0; n < fsMaxOps && !ex.in.done(); n++ {
+func (ex *scriptExec) run() {
+	for n := 0; n < maxOps && !ex.in.done(); n++ {
 		op := ex.in.next()
 		switch code := op & 15; {
-		case code < fsOpTruncated:
+		case code < opTruncated:
 			ex.peerFrame()
-		case code == fsOpTruncated:
+		case code == opTruncated:
 			ex.truncated()
 			return
-		case code == fsOpOpen:
-			ctx, cancel := context.WithTimeout(context.Background(), fsOpDeadline)
+		case code == opOpen:
+			ctx, cancel := context.WithTimeout(context.Background(), opDeadline)
 			if st, err := ex.s.OpenStreamContext(ctx); err == nil {
 				ex.streams = append(ex.streams, st)
 			}
 			cancel()
-		case code == fsOpAccept:
-			ctx, cancel := context.WithTimeout(context.Background(), fsOpDeadline)
+		case code == opAccept:
+			ctx, cancel := context.WithTimeout(context.Background(), opDeadline)
 			if st, err := ex.s.AcceptStreamContext(ctx); err == nil {
 				ex.streams = append(ex.streams, st)
 			}
 			cancel()
-		case code == fsOpWrite:
+		case code == opWrite:
 			ex.write()
-		case code == fsOpRead:
+		case code == opRead:
 			ex.read()
-		case code == fsOpStream:
+		case code == opStream:
 			ex.streamOp()
-		case code == fsOpSession:
+		case code == opSession:
 			ex.sessionOp()
-		case code == fsOpSleep:
-			time.Sleep(fsSleeps[int(op>>4)%len(fsSleeps)])
-		case code == fsOpRaw:
+		case code == opSleep:
+			time.Sleep(sleeps[int(op>>4)%len(sleeps)])
+		case code == opRaw:
 			ex.rawFrame()
 		}
 	}
 }
 
 // stream picks one of our streams, or nil.
-func (ex *fsExec) stream(sel byte) *yamux.Stream {
+func (ex *scriptExec) stream(sel byte) *yamux.Stream {
 	if len(ex.streams) == 0 {
 		return nil
 	}
 	return ex.streams[int(sel)%len(ex.streams)]
 }
 
-func (ex *fsExec) pickID(sel byte) uint32 {
-	id := fsIDs[int(sel)%len(fsIDs)]
-	if id != fsIDLive {
+func (ex *scriptExec) pickID(sel byte) uint32 {
+	id := scriptIDs[int(sel)%len(scriptIDs)]
+	if id != idLive {
 		return id
 	}
 	if st := ex.stream(sel >> 4); st != nil {
@@ -510,16 +510,16 @@ func (ex *fsExec) pickID(sel byte) uint32 {
 	return 1
 }
 
-func (ex *fsExec) pickLen(table []uint32, sel byte) uint32 {
+func (ex *scriptExec) pickLen(table []uint32, sel byte) uint32 {
 	n := table[int(sel)%len(table)]
-	if n == fsLenSmall {
+	if n == lenSmall {
 		return uint32(ex.in.next())
 	}
 	return n
 }
 
 // peerFrame writes one frame: 4 parameter bytes (type, flags, id, length).
-func (ex *fsExec) peerFrame() {
+func (ex *scriptExec) peerFrame() {
 	tb, fb, ib, lb := ex.in.next(), ex.in.next(), ex.in.next(), ex.in.next()
 	fl := frame.Flags(fb & 15)
 	if fb&0x10 != 0 {
@@ -534,21 +534,21 @@ func (ex *fsExec) peerFrame() {
 		length uint32
 	)
 	switch tb & 7 {
-	case fsTypeData, 1, 6:
-		typ, length = frame.TypeData, ex.pickLen(fsDataLens[:], lb)
-	case fsTypeWU, 3:
-		typ, length = frame.TypeWindowUpdate, ex.pickLen(fsWULens[:], lb)
-	case fsTypePing:
-		typ, length = frame.TypePing, ex.pickLen(fsPingLens[:], lb)
+	case selData, 1, 6:
+		typ, length = frame.TypeData, ex.pickLen(dataLens[:], lb)
+	case selWU, 3:
+		typ, length = frame.TypeWindowUpdate, ex.pickLen(wuLens[:], lb)
+	case selPing:
+		typ, length = frame.TypePing, ex.pickLen(pingLens[:], lb)
 		if tb&8 != 0 {
 			id = 0 // mostly where it belongs
 		}
-	case fsTypeGoAway:
-		typ, length = frame.TypeGoAway, fsGoAways[int(lb)%len(fsGoAways)]
+	case selGoAway:
+		typ, length = frame.TypeGoAway, goAwayCodes[int(lb)%len(goAwayCodes)]
 		if tb&8 != 0 {
 			id = 0
 		}
-	case fsTypeBad:
+	case selBad:
 		h := frame.New(frame.TypeData, fl, id, 0)
 		if tb&8 != 0 {
 			h[0] = 1 + tb>>4 // version 1..16
@@ -573,10 +573,10 @@ func (ex *fsExec) peerFrame() {
 // granted, so the session must reject the header) is left out; should the
 // session take the next frames as that body after all, the tally no longer
 // describes what it saw, so the tally-based checks are switched off.
-func (ex *fsExec) body(length uint32) {
-	if length <= fsMaxBodyLen && ex.peerData+int(length) <= fsMaxWireData {
+func (ex *scriptExec) body(length uint32) {
+	if length <= maxBodyLen && ex.peerData+int(length) <= maxWireData {
 		ex.peerData += int(length)
-		ex.peer.Write(fsBody()[:length])
+		ex.peer.Write(scriptBody()[:length])
 		return
 	}
 	ex.tally.mu.Lock()
@@ -587,7 +587,7 @@ func (ex *fsExec) body(length uint32) {
 // rawFrame writes a header made of 12 input bytes: any version, type, flag
 // bits, id and length. A DATA body follows as in peerFrame, so the framing
 // stays in step and the tally stays exact.
-func (ex *fsExec) rawFrame() {
+func (ex *scriptExec) rawFrame() {
 	var h frame.Header
 	for i := range h {
 		h[i] = ex.in.next()
@@ -601,10 +601,10 @@ func (ex *fsExec) rawFrame() {
 }
 
 // truncated writes part of a frame; the script ends after it.
-func (ex *fsExec) truncated() {
+func (ex *scriptExec) truncated() {
 	ib, lb, cut := ex.in.next(), ex.in.next(), ex.in.next()
 	id := ex.pickID(ib)
-	length := ex.pickLen(fsDataLens[:], lb)
+	length := ex.pickLen(dataLens[:], lb)
 	ex.tally.record(frame.TypeData, 0, id, length)
 	h := frame.New(frame.TypeData, 0, id, length)
 	if int(cut) < frame.HeaderSize {
@@ -612,26 +612,26 @@ func (ex *fsExec) truncated() {
 		return
 	}
 	ex.peer.Write(h[:])
-	ex.peer.Write(fsBody()[:min(int(cut)-frame.HeaderSize, int(length))])
+	ex.peer.Write(scriptBody()[:min(int(cut)-frame.HeaderSize, int(length))])
 }
 
-func (ex *fsExec) write() {
+func (ex *scriptExec) write() {
 	sb, lb := ex.in.next(), ex.in.next()
 	st := ex.stream(sb)
 	if st == nil {
 		return
 	}
-	n := fsWriteLens[int(lb)%len(fsWriteLens)]
+	n := writeLens[int(lb)%len(writeLens)]
 	id := st.StreamID()
 	off := ex.written[id]
 	if cap(ex.buf) < n {
-		ex.buf = make([]byte, fsMaxWrite)
+		ex.buf = make([]byte, maxWrite)
 	}
 	b := ex.buf[:n]
 	for i := range b {
-		b[i] = fsPattern(id, off+uint64(i))
+		b[i] = scriptPattern(id, off+uint64(i))
 	}
-	st.SetWriteDeadline(time.Now().Add(fsOpDeadline))
+	st.SetWriteDeadline(time.Now().Add(opDeadline))
 	k, _ := st.Write(b)
 	if k < 0 || k > n {
 		panic(fmt.Sprintf("Write returned n = %d for %d bytes", k, n))
@@ -639,12 +639,12 @@ func (ex *fsExec) write() {
 	ex.written[id] = off + uint64(k)
 }
 
-func (ex *fsExec) read() {
+func (ex *scriptExec) read() {
 	st := ex.stream(ex.in.next())
 	if st == nil {
 		return
 	}
-	st.SetReadDeadline(time.Now().Add(fsOpDeadline))
+	st.SetReadDeadline(time.Now().Add(opDeadline))
 	var b [16 << 10]byte
 	for {
 		if _, err := st.Read(b[:]); err != nil {
@@ -653,7 +653,7 @@ func (ex *fsExec) read() {
 	}
 }
 
-func (ex *fsExec) streamOp() {
+func (ex *scriptExec) streamOp() {
 	sb, which := ex.in.next(), ex.in.next()
 	st := ex.stream(sb)
 	if st == nil {
@@ -673,12 +673,12 @@ func (ex *fsExec) streamOp() {
 	}
 }
 
-func (ex *fsExec) sessionOp() {
+func (ex *scriptExec) sessionOp() {
 	switch ex.in.next() % 6 {
 	case 0, 5:
 		ex.s.GoAway()
 	case 1:
-		ctx, cancel := context.WithTimeout(context.Background(), fsPingTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), scriptPingTimeout)
 		ex.s.PingContext(ctx)
 		cancel()
 	case 2:
@@ -690,19 +690,19 @@ func (ex *fsExec) sessionOp() {
 	}
 }
 
-// fsScript builds fuzz inputs for the seeds.
-type fsScript []byte
+// script builds fuzz inputs for the seeds.
+type script []byte
 
-func (s fsScript) frame(typeSel, flags, idSel, lenSel byte) fsScript {
-	return append(s, fsOpFrame, typeSel, flags, idSel, lenSel)
+func (s script) frame(typeSel, flags, idSel, lenSel byte) script {
+	return append(s, opFrame, typeSel, flags, idSel, lenSel)
 }
 
-func (s fsScript) op(code byte, params ...byte) fsScript {
+func (s script) op(code byte, params ...byte) script {
 	return append(append(s, code), params...)
 }
 
-// fsIdx returns the index of v in table, for building seeds.
-func fsIdx[T comparable](table []T, v T) byte {
+// indexOf returns the index of v in table, for building seeds.
+func indexOf[T comparable](table []T, v T) byte {
 	for i, x := range table {
 		if x == v {
 			return byte(i)
@@ -711,84 +711,84 @@ func fsIdx[T comparable](table []T, v T) byte {
 	panic(fmt.Sprintf("%v not in table", v))
 }
 
-// fsSeeds cover every operation and the interesting frames of R05-R11.
-func fsSeeds() [][]byte {
+// scriptSeeds cover every operation and the interesting frames of R05-R11.
+func scriptSeeds() [][]byte {
 	const (
 		syn = byte(frame.FlagSYN)
 		ack = byte(frame.FlagACK)
 		fin = byte(frame.FlagFIN)
 		rst = byte(frame.FlagRST)
 	)
-	id := func(v uint32) byte { return fsIdx(fsIDs[:], v) }
-	dl := func(v uint32) byte { return fsIdx(fsDataLens[:], v) }
-	wl := func(v uint32) byte { return fsIdx(fsWULens[:], v) }
-	wr := func(n int) byte { return fsIdx(fsWriteLens[:], n) }
-	server := fsScript{0}   // our session is the server: the peer opens odd ids
-	client := fsScript{1}   // our session is the client: the peer opens even ids
-	limits := fsScript{2}   // server with AcceptBacklog 2, MaxIncomingStreams 3
-	smallMsg := fsScript{5} // client, MaxMessageSize 1 KiB
-	tinyConn := fsScript{16 | 8}
+	id := func(v uint32) byte { return indexOf(scriptIDs[:], v) }
+	dl := func(v uint32) byte { return indexOf(dataLens[:], v) }
+	wl := func(v uint32) byte { return indexOf(wuLens[:], v) }
+	wr := func(n int) byte { return indexOf(writeLens[:], n) }
+	server := script{0}   // our session is the server: the peer opens odd ids
+	client := script{1}   // our session is the client: the peer opens even ids
+	limits := script{2}   // server with AcceptBacklog 2, MaxIncomingStreams 3
+	smallMsg := script{5} // client, MaxMessageSize 1 KiB
+	tinyConn := script{16 | 8}
 
-	seeds := []fsScript{
+	seeds := []script{
 		// Peer opens stream 1, sends data and FIN; we accept, read, write back, close.
-		server.frame(fsTypeWU, syn, id(1), wl(0)).
-			frame(fsTypeData, 0, id(1), dl(fsLenSmall)).op(100).
-			frame(fsTypeWU, fin, id(1), wl(0)).
-			op(fsOpAccept).op(fsOpRead, 0).op(fsOpWrite, 0, wr(4096)).op(fsOpStream, 0, 0),
+		server.frame(selWU, syn, id(1), wl(0)).
+			frame(selData, 0, id(1), dl(lenSmall)).op(100).
+			frame(selWU, fin, id(1), wl(0)).
+			op(opAccept).op(opRead, 0).op(opWrite, 0, wr(4096)).op(opStream, 0, 0),
 		// We open, write more than the initial window; the peer grants credit in steps.
-		client.op(fsOpOpen).op(fsOpWrite, 0, wr(fsMaxWrite)).
-			frame(fsTypeWU, ack, id(fsIDLive), wl(64<<10)).op(fsOpWrite, 0, wr(64<<10)).
-			frame(fsTypeWU, 0, id(fsIDLive), wl(256<<10)).op(fsOpWrite, 0, wr(256<<10)).
-			op(fsOpStream, 0, 0).frame(fsTypeWU, fin, id(fsIDLive), wl(0)),
-		smallMsg.op(fsOpOpen).op(fsOpWrite, 0, wr(64<<10+1)).op(fsOpStream, 0, 1),
+		client.op(opOpen).op(opWrite, 0, wr(maxWrite)).
+			frame(selWU, ack, id(idLive), wl(64<<10)).op(opWrite, 0, wr(64<<10)).
+			frame(selWU, 0, id(idLive), wl(256<<10)).op(opWrite, 0, wr(256<<10)).
+			op(opStream, 0, 0).frame(selWU, fin, id(idLive), wl(0)),
+		smallMsg.op(opOpen).op(opWrite, 0, wr(64<<10+1)).op(opStream, 0, 1),
 		// R05: window overflow, twice 0xFFFF0000; SYN whose credit overflows.
-		server.frame(fsTypeWU, syn, id(1), wl(0)).frame(fsTypeWU, 0, id(1), wl(0xFFFF0000)).frame(fsTypeWU, 0, id(1), wl(0xFFFF0000)),
-		server.frame(fsTypeWU, syn, id(3), wl(0xFFFFFFFF)),
+		server.frame(selWU, syn, id(1), wl(0)).frame(selWU, 0, id(1), wl(0xFFFF0000)).frame(selWU, 0, id(1), wl(0xFFFF0000)),
+		server.frame(selWU, syn, id(3), wl(0xFFFFFFFF)),
 		// R07: DATA beyond the window; DATA|SYN with a body of 256 KiB + 1.
-		server.frame(fsTypeWU, syn, id(1), wl(0)).frame(fsTypeData, 0, id(1), dl(256<<10+1)),
-		server.frame(fsTypeData, syn, id(1), dl(256<<10+1)),
-		fsScript{8}.frame(fsTypeData, syn, id(1), dl(512<<10)).op(fsOpAccept).frame(fsTypeData, 0, id(1), dl(1)),
+		server.frame(selWU, syn, id(1), wl(0)).frame(selData, 0, id(1), dl(256<<10+1)),
+		server.frame(selData, syn, id(1), dl(256<<10+1)),
+		script{8}.frame(selData, syn, id(1), dl(512<<10)).op(opAccept).frame(selData, 0, id(1), dl(1)),
 		// R08: length 0xFFFFFFFF on DATA (live and unknown), PING, GO_AWAY, WINDOW_UPDATE.
-		server.frame(fsTypeWU, syn, id(1), wl(0)).frame(fsTypeData, 0, id(1), dl(0xFFFFFFFF)),
-		server.frame(fsTypeData, 0, id(9), dl(0xFFFFFFFF)),
-		server.frame(fsTypePing|8, syn, 0, fsIdx(fsPingLens[:], 0xFFFFFFFF)).
-			frame(fsTypeWU, 0, id(5), wl(0xFFFFFFFF)).frame(fsTypeGoAway|8, 0, 0, 4),
+		server.frame(selWU, syn, id(1), wl(0)).frame(selData, 0, id(1), dl(0xFFFFFFFF)),
+		server.frame(selData, 0, id(9), dl(0xFFFFFFFF)),
+		server.frame(selPing|8, syn, 0, indexOf(pingLens[:], 0xFFFFFFFF)).
+			frame(selWU, 0, id(5), wl(0xFFFFFFFF)).frame(selGoAway|8, 0, 0, 4),
 		// R09: bad version, bad type, all flag bits.
-		server.frame(fsTypeBad|8, 0, 0, 0),
-		server.frame(fsTypeBad|0x10, 0, 0, 0),
-		server.frame(fsTypeWU, syn|ack|fin|rst|0x30, id(1), wl(0)),
+		server.frame(selBad|8, 0, 0, 0),
+		server.frame(selBad|0x10, 0, 0, 0),
+		server.frame(selWU, syn|ack|fin|rst|0x30, id(1), wl(0)),
 		// R10: wrong parity, id 0, duplicate live id, out of order ids.
-		server.frame(fsTypeWU, syn, id(2), wl(0)),
-		client.frame(fsTypeWU, syn, id(0), wl(0)),
-		server.frame(fsTypeWU, syn, id(1), wl(0)).frame(fsTypeWU, syn, id(1), wl(0)),
-		server.frame(fsTypeWU, syn, id(7), wl(0)).frame(fsTypeWU, syn, id(5), wl(0)).
-			frame(fsTypeWU, syn, id(3), wl(0)).op(fsOpAccept).op(fsOpAccept).op(fsOpAccept),
+		server.frame(selWU, syn, id(2), wl(0)),
+		client.frame(selWU, syn, id(0), wl(0)),
+		server.frame(selWU, syn, id(1), wl(0)).frame(selWU, syn, id(1), wl(0)),
+		server.frame(selWU, syn, id(7), wl(0)).frame(selWU, syn, id(5), wl(0)).
+			frame(selWU, syn, id(3), wl(0)).op(opAccept).op(opAccept).op(opAccept),
 		// R11: ACK, FIN, RST, DATA and WINDOW_UPDATE for unknown ids.
-		client.frame(fsTypeWU, ack, id(4), wl(0)).frame(fsTypeWU, fin, id(8), wl(0)).
-			frame(fsTypeWU, rst, id(6), wl(1)).frame(fsTypeData, 0, id(2), dl(1024)).
-			frame(fsTypeWU, 0, id(0xFFFFFFFE), wl(1024)).frame(fsTypeData, rst, id(4), dl(1)),
+		client.frame(selWU, ack, id(4), wl(0)).frame(selWU, fin, id(8), wl(0)).
+			frame(selWU, rst, id(6), wl(1)).frame(selData, 0, id(2), dl(1024)).
+			frame(selWU, 0, id(0xFFFFFFFE), wl(1024)).frame(selData, rst, id(4), dl(1)),
 		// Stream and session operations.
-		limits.frame(fsTypeWU, syn, id(1), wl(0)).frame(fsTypeWU, syn, id(3), wl(0)).
-			frame(fsTypeWU, syn, id(5), wl(0)).frame(fsTypeWU, syn, id(7), wl(0)).
-			op(fsOpAccept).op(fsOpStream, 0, 2).op(fsOpAccept).op(fsOpStream, 1, 3).op(fsOpStream, 1, 4),
-		server.op(fsOpSession, 0).frame(fsTypeWU, syn, id(1), wl(0)).op(fsOpSession, 4),
-		client.op(fsOpSession, 1).frame(fsTypePing|8, ack, 0, fsIdx(fsPingLens[:], 2)).op(fsOpSession, 1),
-		client.op(fsOpOpen).op(fsOpSession, 2).op(fsOpWrite, 0, wr(1)),
-		client.op(fsOpOpen).op(fsOpSession, 3),
-		client.op(fsOpOpen).frame(fsTypeGoAway|8, 0, 0, 0).op(fsOpOpen).op(fsOpStream, 0, 1).
-			frame(fsTypeWU, fin, id(fsIDLive), wl(0)),
-		client.frame(fsTypeGoAway|8, 0, 0, 1),
+		limits.frame(selWU, syn, id(1), wl(0)).frame(selWU, syn, id(3), wl(0)).
+			frame(selWU, syn, id(5), wl(0)).frame(selWU, syn, id(7), wl(0)).
+			op(opAccept).op(opStream, 0, 2).op(opAccept).op(opStream, 1, 3).op(opStream, 1, 4),
+		server.op(opSession, 0).frame(selWU, syn, id(1), wl(0)).op(opSession, 4),
+		client.op(opSession, 1).frame(selPing|8, ack, 0, indexOf(pingLens[:], 2)).op(opSession, 1),
+		client.op(opOpen).op(opSession, 2).op(opWrite, 0, wr(1)),
+		client.op(opOpen).op(opSession, 3),
+		client.op(opOpen).frame(selGoAway|8, 0, 0, 0).op(opOpen).op(opStream, 0, 1).
+			frame(selWU, fin, id(idLive), wl(0)),
+		client.frame(selGoAway|8, 0, 0, 1),
 		// Fake time: keepalive timeout, stream open timeout, close timeout.
-		client.op(fsOpOpen).op(fsOpStream, 0, 1).op(fsOpSleep | 6<<4).op(fsOpSleep | 7<<4),
-		server.op(fsOpSleep|4<<4).frame(fsTypePing|8, ack, 0, fsIdx(fsPingLens[:], 2)).op(fsOpSleep | 3<<4),
+		client.op(opOpen).op(opStream, 0, 1).op(opSleep | 6<<4).op(opSleep | 7<<4),
+		server.op(opSleep|4<<4).frame(selPing|8, ack, 0, indexOf(pingLens[:], 2)).op(opSleep | 3<<4),
 		// DATA after FIN, on a half-closed stream.
-		server.frame(fsTypeWU, syn|fin, id(1), wl(0)).frame(fsTypeData, 0, id(1), dl(1)).op(fsOpAccept).op(fsOpRead, 0),
+		server.frame(selWU, syn|fin, id(1), wl(0)).frame(selData, 0, id(1), dl(1)).op(opAccept).op(opRead, 0),
 		// Back-pressure on a tiny conn: a large write and a large peer DATA.
-		tinyConn.frame(fsTypeData, syn, id(1), dl(256<<10)).op(fsOpAccept).op(fsOpWrite, 0, wr(256<<10)).op(fsOpRead, 0),
+		tinyConn.frame(selData, syn, id(1), dl(256<<10)).op(opAccept).op(opWrite, 0, wr(256<<10)).op(opRead, 0),
 		// A header straight from the input; truncated frames end the script mid-frame.
-		server.op(fsOpRaw, 0, 0, 0xFF, 0xFF, 0, 0, 0, 1, 0, 0, 0, 1).op(fsOpRaw, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9),
-		server.frame(fsTypeWU, syn, id(1), wl(0)).op(fsOpTruncated, id(1), dl(1024), 100),
-		server.op(fsOpTruncated, id(1), dl(0), 7),
+		server.op(opRaw, 0, 0, 0xFF, 0xFF, 0, 0, 0, 1, 0, 0, 0, 1).op(opRaw, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9),
+		server.frame(selWU, syn, id(1), wl(0)).op(opTruncated, id(1), dl(1024), 100),
+		server.op(opTruncated, id(1), dl(0), 7),
 		nil,
 	}
 	out := make([][]byte, len(seeds))

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"syscall"
@@ -23,285 +22,41 @@ import (
 // keepalive. Time-based behaviour runs in synctest bubbles over memconn
 // (fake time, exact bounds); the rest also runs over TCP loopback.
 
-// lcGuard bounds every wait. It is a failure guard, never a sleep: inside a
-// bubble it is fake time and costs nothing when the awaited event happens.
-const lcGuard = 5 * time.Second
-
-// lcPairFunc makes a connected pair of conns (memPair, tcpPair).
-type lcPairFunc = func(testing.TB) (net.Conn, net.Conn)
-
-// lcMatrix runs fn once per transport: memconn inside a synctest bubble
-// (fake == true: time is fake and synctest.Wait may be used), every other
-// transport on real time outside bubbles.
-func lcMatrix(t *testing.T, fn func(t *testing.T, pair lcPairFunc, fake bool)) {
-	t.Helper()
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			if tr.name == "mem" {
-				synctest.Test(t, func(t *testing.T) { fn(t, tr.pair, true) })
-				return
-			}
-			fn(t, tr.pair, false)
-		})
-	}
-}
-
-// lcResult is how a call run by lcGo ended.
-type lcResult struct {
-	err error
-	at  time.Time // when it returned
-}
-
-// lcGo runs call in a new goroutine; the channel receives its outcome.
-func lcGo(call func() error) <-chan lcResult {
-	ch := make(chan lcResult, 1)
-	go func() {
-		err := call()
-		ch <- lcResult{err: err, at: time.Now()}
-	}()
-	return ch
-}
-
-// lcWait returns the outcome of a call started by lcGo, failing the test if
-// it has not returned within lcGuard.
-func lcWait(t testing.TB, ch <-chan lcResult, what string) lcResult {
-	t.Helper()
-	return lcWaitFor(t, ch, what, lcGuard)
-}
-
-// lcWaitFor is lcWait with guard d.
-func lcWaitFor(t testing.TB, ch <-chan lcResult, what string, d time.Duration) lcResult {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(d):
-		t.Fatalf("%s: still blocked after %v, want it to return", what, d)
-		return lcResult{}
-	}
-}
-
-// lcPending fails the test if the call behind ch has already returned.
-func lcPending(t testing.TB, ch <-chan lcResult, what string) {
-	t.Helper()
-	select {
-	case r := <-ch:
-		t.Fatalf("%s returned early (err %v), want it still blocked", what, r.err)
-	default:
-	}
-}
-
-// lcSessions is a client/server session pair with the conns under them.
-type lcSessions struct {
-	client, server *yamux.Session
-	cconn, sconn   net.Conn
-}
-
-// lcStart starts a session pair over pair; cleanup closes sessions and conns.
-func lcStart(t testing.TB, pair lcPairFunc, ccfg, scfg *yamux.Config) lcSessions {
-	t.Helper()
-	c1, c2 := pair(t)
-	client, err := yamux.Client(c1, ccfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := yamux.Server(c2, scfg)
-	if err != nil {
-		client.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		client.Close()
-		server.Close()
-		c1.Close()
-		c2.Close()
-	})
-	return lcSessions{client: client, server: server, cconn: c1, sconn: c2}
-}
-
-// lcWarm pings both ways. Afterwards no frame is in flight between the two
-// sessions, so closing a conn is seen by the peer as a clean EOF even on TCP.
-func lcWarm(t testing.TB, p lcSessions) {
-	t.Helper()
-	for _, s := range []*yamux.Session{p.client, p.server} {
-		if _, err := s.Ping(); err != nil {
-			t.Fatalf("Ping before the test: %v, want nil", err)
-		}
-	}
-}
-
-// lcSessionErr returns err as a *SessionError, failing the test otherwise.
-func lcSessionErr(t testing.TB, err error) *yamux.SessionError {
-	t.Helper()
-	var se *yamux.SessionError
-	if !errors.As(err, &se) {
-		t.Fatalf("got error %v (%T), want a *yamux.SessionError", err, err)
-	}
-	return se
-}
-
-// lcStreamErr returns err as a *StreamError, failing the test otherwise.
-func lcStreamErr(t testing.TB, err error) *yamux.StreamError {
-	t.Helper()
-	var se *yamux.StreamError
-	if !errors.As(err, &se) || !errors.Is(err, yamux.ErrStreamReset) {
-		t.Fatalf("got error %v (%T), want a *yamux.StreamError matching ErrStreamReset", err, err)
-	}
-	return se
-}
-
-// lcBytes returns n pseudo-random bytes determined by seed.
-func lcBytes(n int, seed byte) []byte {
-	b := make([]byte, n)
-	rand.NewChaCha8([32]byte{seed, 'y', 'a', 'm', 'u', 'x'}).Read(b)
-	return b
-}
-
-// lcRaw is the far end of a session's conn, driven frame by frame.
-type lcRaw struct {
-	conn net.Conn
-	fr   *frame.Reader
-	wmu  sync.Mutex
-}
-
-// lcRawPeer starts a session over one end of pair and returns a raw peer on
-// the other end. server picks the session's role.
-func lcRawPeer(t testing.TB, pair lcPairFunc, cfg *yamux.Config, server bool) (*yamux.Session, *lcRaw) {
-	t.Helper()
-	c1, c2 := pair(t)
-	newSession, sc, rc := yamux.Client, c1, c2
-	if server {
-		newSession, sc, rc = yamux.Server, c2, c1
-	}
-	s, err := newSession(sc, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		rc.Close()
-		sc.Close()
-	})
-	return s, &lcRaw{conn: rc, fr: frame.NewReader(rc, 1<<30)}
-}
-
-// send writes one frame; safe for concurrent use.
-func (r *lcRaw) send(h frame.Header, payload []byte) error {
-	r.wmu.Lock()
-	defer r.wmu.Unlock()
-	_, err := r.conn.Write(append(h[:], payload...))
-	return err
-}
-
-// next reads one frame and, for DATA, its payload.
-func (r *lcRaw) next() (frame.Header, []byte, error) {
-	h, err := r.fr.ReadHeader()
-	if err != nil {
-		return h, nil, err
-	}
-	var payload []byte
-	if h.Type() == frame.TypeData {
-		payload = make([]byte, h.Length())
-		if _, err := io.ReadFull(r.conn, payload); err != nil {
-			return h, nil, err
-		}
-	}
-	return h, payload, nil
-}
-
-// serve reads frames in a goroutine until the conn fails. It answers PING
-// requests when pong is set and passes every other frame on frames (which
-// holds plenty for these tests; beyond that frames are dropped, never
-// blocking the reader). done is closed when it stops.
-func (r *lcRaw) serve(pong bool) (frames <-chan frame.Header, done <-chan struct{}) {
-	ch := make(chan frame.Header, 4096)
-	stop := make(chan struct{})
-	go func() {
-		defer close(stop)
-		for {
-			h, _, err := r.next()
-			if err != nil {
-				return
-			}
-			if h.Type() == frame.TypePing && h.Flags()&frame.FlagSYN != 0 {
-				if pong {
-					if r.send(frame.New(frame.TypePing, frame.FlagACK, 0, h.Length()), nil) != nil {
-						return
-					}
-				}
-				continue
-			}
-			select {
-			case ch <- h:
-			default:
-			}
-		}
-	}()
-	return ch, stop
-}
-
-// lcWantFrame skips frames until one matches want (type, flags exactly,
-// stream id, length), failing the test after lcGuard.
-func lcWantFrame(t testing.TB, frames <-chan frame.Header, want frame.Header) {
-	t.Helper()
-	timeout := time.After(lcGuard)
-	for {
-		select {
-		case h := <-frames:
-			if h == want {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("frame %v not received within %v", want, lcGuard)
-		}
-	}
-}
-
-// lcMem returns the *memconn.Conn behind c.
-func lcMem(t testing.TB, c net.Conn) *memconn.Conn {
-	t.Helper()
-	mc, ok := c.(*memconn.Conn)
-	if !ok {
-		t.Fatalf("conn is %T, want *memconn.Conn", c)
-	}
-	return mc
-}
-
 func TestAcceptStreamUnblocksOnClose(t *testing.T) {
 	tests := []struct {
 		name  string
-		end   func(p lcSessions)
-		check func(t *testing.T, p lcSessions, err error)
+		end   func(p sessions)
+		check func(t *testing.T, p sessions, err error)
 	}{
 		{
 			name: "local Close",
-			end:  func(p lcSessions) { p.server.Close() },
-			check: func(t *testing.T, p lcSessions, err error) {
-				if se := lcSessionErr(t, err); se.Remote || se.Code != yamux.CodeNormal {
+			end:  func(p sessions) { p.server.Close() },
+			check: func(t *testing.T, p sessions, err error) {
+				if se := asSessionError(t, err); se.Remote || se.Code != yamux.CodeNormal {
 					t.Errorf("AcceptStream error = %+v, want Remote false, Code normal", se)
 				}
 			},
 		},
 		{
 			name: "peer Close sends GO_AWAY",
-			end:  func(p lcSessions) { p.client.Close() },
-			check: func(t *testing.T, p lcSessions, err error) {
+			end:  func(p sessions) { p.client.Close() },
+			check: func(t *testing.T, p sessions, err error) {
 				if !errors.Is(err, yamux.ErrRemoteGoAway) {
 					t.Errorf("AcceptStream error = %v, want it to match ErrRemoteGoAway", err)
 				}
-				if se := lcSessionErr(t, err); !se.Remote {
+				if se := asSessionError(t, err); !se.Remote {
 					t.Errorf("AcceptStream error = %+v, want Remote true", se)
 				}
 			},
 		},
 		{
 			name: "peer conn closed",
-			end:  func(p lcSessions) { p.cconn.Close() },
-			check: func(t *testing.T, p lcSessions, err error) {
+			end:  func(p sessions) { p.cconn.Close() },
+			check: func(t *testing.T, p sessions, err error) {
 				if !errors.Is(p.server.Err(), io.EOF) {
 					t.Errorf("server Err() = %v, want it to match io.EOF", p.server.Err())
 				}
-				if se := lcSessionErr(t, p.server.Err()); !se.Remote {
+				if se := asSessionError(t, p.server.Err()); !se.Remote {
 					t.Errorf("server Err() = %+v, want Remote true", se)
 				}
 			},
@@ -309,20 +64,20 @@ func TestAcceptStreamUnblocksOnClose(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-				p := lcStart(t, pair, testConfig(), testConfig())
-				lcWarm(t, p)
-				accept := lcGo(func() error {
+			forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+				p := startSessions(t, pair, testConfig(), testConfig())
+				warmUp(t, p)
+				accept := goCall(func() error {
 					_, err := p.server.AcceptStream()
 					return err
 				})
 				if fake {
 					synctest.Wait()
-					lcPending(t, accept, "AcceptStream")
+					expectBlocked(t, accept, "AcceptStream")
 				}
 				start := time.Now()
 				tc.end(p)
-				res := lcWait(t, accept, "AcceptStream")
+				res := waitCall(t, accept, "AcceptStream")
 				if !errors.Is(res.err, yamux.ErrSessionShutdown) {
 					t.Fatalf("AcceptStream error = %v, want it to match ErrSessionShutdown", res.err)
 				}
@@ -330,7 +85,7 @@ func TestAcceptStreamUnblocksOnClose(t *testing.T) {
 					t.Errorf("AcceptStream returned %v (fake time) after the end, want at once", d)
 				}
 				tc.check(t, p, res.err)
-				waitClosed(t, p.server, lcGuard)
+				waitClosed(t, p.server, guard)
 				if _, err := p.server.AcceptStream(); !errors.Is(err, yamux.ErrSessionShutdown) {
 					t.Errorf("AcceptStream after the end = %v, want it to match ErrSessionShutdown", err)
 				}
@@ -341,13 +96,13 @@ func TestAcceptStreamUnblocksOnClose(t *testing.T) {
 
 func TestAcceptStreamUnblocksOnError(t *testing.T) {
 	// acceptErr starts AcceptStream on s and returns its outcome.
-	acceptErr := func(t *testing.T, s *yamux.Session) lcResult {
+	acceptErr := func(t *testing.T, s *yamux.Session) callResult {
 		t.Helper()
-		accept := lcGo(func() error {
+		accept := goCall(func() error {
 			_, err := s.AcceptStream()
 			return err
 		})
-		res := lcWait(t, accept, "AcceptStream")
+		res := waitCall(t, accept, "AcceptStream")
 		if !errors.Is(res.err, yamux.ErrSessionShutdown) {
 			t.Fatalf("AcceptStream error = %v, want it to match ErrSessionShutdown", res.err)
 		}
@@ -356,17 +111,17 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 
 	t.Run("read error", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := lcStart(t, memPair, testConfig(), testConfig())
+			p := startSessions(t, memPair, testConfig(), testConfig())
 			synctest.Wait()
-			accept := lcGo(func() error {
+			accept := goCall(func() error {
 				_, err := p.server.AcceptStream()
 				return err
 			})
 			synctest.Wait()
-			lcPending(t, accept, "AcceptStream")
+			expectBlocked(t, accept, "AcceptStream")
 			start := time.Now()
-			lcMem(t, p.sconn).Reset()
-			res := lcWait(t, accept, "AcceptStream")
+			memOf(t, p.sconn).Reset()
+			res := waitCall(t, accept, "AcceptStream")
 			if !errors.Is(res.err, yamux.ErrSessionShutdown) {
 				t.Fatalf("AcceptStream error = %v, want it to match ErrSessionShutdown", res.err)
 			}
@@ -380,18 +135,19 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 	})
 
 	t.Run("protocol error", func(t *testing.T) {
-		lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-			s, raw := lcRawPeer(t, pair, testConfig(), true)
-			accept := lcGo(func() error {
+		forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+			// No pongs: a pong still unread when our session closes the
+			// TCP conn would turn its FIN into an RST.
+			raw := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Pair: pair, NoPingAnswers: true, Timeout: guard})
+			s := raw.S
+			accept := goCall(func() error {
 				_, err := s.AcceptStream()
 				return err
 			})
 			bad := frame.New(frame.TypePing, frame.FlagSYN, 0, 1)
 			bad[0] = 1 // version 1
-			if err := raw.send(bad, nil); err != nil {
-				t.Fatal(err)
-			}
-			res := lcWait(t, accept, "AcceptStream")
+			raw.writeRaw(bad[:])
+			res := waitCall(t, accept, "AcceptStream")
 			if !errors.Is(res.err, yamux.ErrSessionShutdown) {
 				t.Fatalf("AcceptStream error = %v, want it to match ErrSessionShutdown", res.err)
 			}
@@ -399,27 +155,12 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 			if !errors.Is(err, yamux.ErrProtocol) || !errors.Is(err, yamux.ErrInvalidVersion) {
 				t.Errorf("Err() = %v, want it to match ErrProtocol and ErrInvalidVersion", err)
 			}
-			if se := lcSessionErr(t, err); se.Code != yamux.CodeProtocolError || se.Remote {
+			if se := asSessionError(t, err); se.Code != yamux.CodeProtocolError || se.Remote {
 				t.Errorf("Err() = %+v, want Code protocol error, Remote false", se)
 			}
 			// The peer is told: GO_AWAY(protocol error), then EOF.
-			raw.conn.SetReadDeadline(time.Now().Add(lcGuard))
-			sawGoAway := false
-			for {
-				h, _, err := raw.next()
-				if err != nil {
-					if !sawGoAway {
-						t.Errorf("conn ended (%v) before GO_AWAY(1)", err)
-					}
-					break
-				}
-				if h.Type() == frame.TypeGoAway {
-					if h.Length() != uint32(yamux.CodeProtocolError) {
-						t.Errorf("GO_AWAY code = %d, want %d", h.Length(), yamux.CodeProtocolError)
-					}
-					sawGoAway = true
-				}
-			}
+			raw.expectGoAway(uint32(yamux.CodeProtocolError))
+			raw.expectClosed()
 		})
 	})
 
@@ -430,7 +171,7 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 		cfg.KeepAliveTimeout = timeout
 		return cfg
 	}
-	checkKeepalive := func(t *testing.T, s *yamux.Session, start time.Time, res lcResult) {
+	checkKeepalive := func(t *testing.T, s *yamux.Session, start time.Time, res callResult) {
 		t.Helper()
 		if !errors.Is(s.Err(), yamux.ErrKeepAliveTimeout) {
 			t.Errorf("Err() = %v, want it to match ErrKeepAliveTimeout", s.Err())
@@ -445,11 +186,12 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 	t.Run("keepalive timeout, silent peer", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			start := time.Now()
-			s, raw := lcRawPeer(t, memPair, keepaliveCfg(), true)
-			_, done := raw.serve(false) // reads everything, answers nothing
+			// The peer reads everything and answers nothing.
+			raw := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Config: keepaliveCfg(), NoPingAnswers: true, Timeout: guard})
+			s := raw.S
 			res := acceptErr(t, s)
 			checkKeepalive(t, s, start, res)
-			<-done
+			raw.expectClosed()
 		})
 	})
 
@@ -461,7 +203,7 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 				return c1, c2
 			}
 			start := time.Now()
-			p := lcStart(t, stalled, testConfig(), keepaliveCfg())
+			p := startSessions(t, stalled, testConfig(), keepaliveCfg())
 			res := acceptErr(t, p.server)
 			checkKeepalive(t, p.server, start, res)
 		})
@@ -475,15 +217,15 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 				const writeTimeout = time.Second
 				scfg := testConfig()
 				scfg.ConnectionWriteTimeout = writeTimeout
-				p := lcStart(t, memPair, testConfig(), scfg)
+				p := startSessions(t, memPair, testConfig(), scfg)
 				st, err := p.server.OpenStream()
 				if err != nil {
 					t.Fatal(err)
 				}
 				synctest.Wait()
-				lcMem(t, p.sconn).BlockWrites(true) // the server's writes stall
+				memOf(t, p.sconn).BlockWrites(true) // the server's writes stall
 				start := time.Now()
-				write := lcGo(func() error {
+				write := goCall(func() error {
 					_, err := st.Write(make([]byte, 1<<20))
 					return err
 				})
@@ -494,7 +236,7 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 				if d := res.at.Sub(start); d != writeTimeout {
 					t.Errorf("session failed after %v (fake time), want %v", d, writeTimeout)
 				}
-				if w := lcWait(t, write, "Write"); !errors.Is(w.err, yamux.ErrSessionShutdown) {
+				if w := waitCall(t, write, "Write"); !errors.Is(w.err, yamux.ErrSessionShutdown) {
 					t.Errorf("blocked Write error = %v, want it to match ErrSessionShutdown", w.err)
 				}
 			})
@@ -508,22 +250,19 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 func TestBlockedCallsWakeOnSessionEnd(t *testing.T) {
 	ends := []struct {
 		name string
-		end  func(s *yamux.Session, raw *lcRaw)
+		end  func(s *yamux.Session, raw *rawPeer)
 	}{
-		{"Close", func(s *yamux.Session, _ *lcRaw) { s.Close() }},
-		{"CloseWithError", func(s *yamux.Session, _ *lcRaw) { s.CloseWithError(yamux.CodeInternalError) }},
-		{"peer EOF", func(_ *yamux.Session, raw *lcRaw) { raw.conn.Close() }},
+		{"Close", func(s *yamux.Session, _ *rawPeer) { s.Close() }},
+		{"CloseWithError", func(s *yamux.Session, _ *rawPeer) { s.CloseWithError(yamux.CodeInternalError) }},
+		{"peer EOF", func(_ *yamux.Session, raw *rawPeer) { raw.Conn.Close() }},
 	}
 	for _, tc := range ends {
 		t.Run(tc.name, func(t *testing.T) {
-			lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
+			forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
 				// The peer reads everything and answers nothing: no ACK,
 				// no window update, no pong.
-				s, raw := lcRawPeer(t, pair, testConfig(), false)
-				drain := lcGo(func() error {
-					_, err := io.Copy(io.Discard, raw.conn)
-					return err
-				})
+				raw := newRawPeerOpts(t, rawPeerOptions{Pair: pair, NoPingAnswers: true, Timeout: guard})
+				s := raw.S
 				// 256 unacknowledged streams fill the ACK backlog.
 				streams := make([]*yamux.Stream, 256)
 				for i := range streams {
@@ -533,25 +272,25 @@ func TestBlockedCallsWakeOnSessionEnd(t *testing.T) {
 					}
 					streams[i] = st
 				}
-				calls := map[string]<-chan lcResult{
-					"AcceptStream": lcGo(func() error {
+				calls := map[string]*pendingCall{
+					"AcceptStream": goCall(func() error {
 						_, err := s.AcceptStream()
 						return err
 					}),
-					"OpenStreamContext": lcGo(func() error {
+					"OpenStreamContext": goCall(func() error {
 						_, err := s.OpenStreamContext(context.Background())
 						return err
 					}),
-					"Read": lcGo(func() error {
+					"Read": goCall(func() error {
 						_, err := streams[0].Read(make([]byte, 1))
 						return err
 					}),
 					// One byte more than the peer's window.
-					"Write": lcGo(func() error {
+					"Write": goCall(func() error {
 						_, err := streams[1].Write(make([]byte, 256<<10+1))
 						return err
 					}),
-					"Ping": lcGo(func() error {
+					"Ping": goCall(func() error {
 						_, err := s.Ping()
 						return err
 					}),
@@ -560,7 +299,7 @@ func TestBlockedCallsWakeOnSessionEnd(t *testing.T) {
 					synctest.Wait()
 				}
 				for name, ch := range calls {
-					lcPending(t, ch, name)
+					expectBlocked(t, ch, name)
 				}
 				if err := s.Err(); err != nil {
 					t.Errorf("Err() while running = %v, want nil", err)
@@ -580,7 +319,7 @@ func TestBlockedCallsWakeOnSessionEnd(t *testing.T) {
 				start := time.Now()
 				tc.end(s, raw)
 				for name, ch := range calls {
-					res := lcWait(t, ch, name)
+					res := waitCall(t, ch, name)
 					if !errors.Is(res.err, yamux.ErrSessionShutdown) {
 						t.Errorf("%s error = %v, want it to match ErrSessionShutdown", name, res.err)
 					}
@@ -590,8 +329,8 @@ func TestBlockedCallsWakeOnSessionEnd(t *testing.T) {
 				}
 				select {
 				case <-s.CloseChan():
-				case <-time.After(lcGuard):
-					t.Fatalf("CloseChan not closed after %v", lcGuard)
+				case <-time.After(guard):
+					t.Fatalf("CloseChan not closed after %v", guard)
 				}
 				if !s.IsClosed() {
 					t.Errorf("IsClosed() = false after the end, want true")
@@ -612,21 +351,25 @@ func TestBlockedCallsWakeOnSessionEnd(t *testing.T) {
 				if _, err := streams[3].Write([]byte("x")); !errors.Is(err, yamux.ErrSessionShutdown) {
 					t.Errorf("Write after the end = %v, want it to match ErrSessionShutdown", err)
 				}
-				raw.conn.Close()
-				lcWait(t, drain, "peer's reader")
+				raw.Conn.Close()
+				select {
+				case <-raw.readerDone:
+				case <-time.After(guard):
+					t.Fatalf("peer's reader still running %v after the conn closed", guard)
+				}
 			})
 		})
 	}
 }
 
 func TestCloseConcurrentIdempotent(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		p := lcStart(t, pair, testConfig(), testConfig())
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
 		st, err := p.client.OpenStream()
 		if err != nil {
 			t.Fatal(err)
 		}
-		read := lcGo(func() error {
+		read := goCall(func() error {
 			_, err := st.Read(make([]byte, 1))
 			return err
 		})
@@ -642,7 +385,7 @@ func TestCloseConcurrentIdempotent(t *testing.T) {
 				}
 			})
 		}
-		lcWait(t, lcGo(func() error { wg.Wait(); return nil }), "100 concurrent Close calls")
+		waitCall(t, goCall(func() error { wg.Wait(); return nil }), "100 concurrent Close calls")
 		for _, s := range []*yamux.Session{p.client, p.server} {
 			if !s.IsClosed() {
 				t.Errorf("IsClosed() after Close = false, want true")
@@ -654,7 +397,7 @@ func TestCloseConcurrentIdempotent(t *testing.T) {
 				t.Errorf("Close() again = %v, want nil", err)
 			}
 		}
-		if res := lcWait(t, read, "Read"); !errors.Is(res.err, yamux.ErrSessionShutdown) {
+		if res := waitCall(t, read, "Read"); !errors.Is(res.err, yamux.ErrSessionShutdown) {
 			t.Errorf("blocked Read error = %v, want it to match ErrSessionShutdown", res.err)
 		}
 	})
@@ -662,26 +405,26 @@ func TestCloseConcurrentIdempotent(t *testing.T) {
 
 func TestCloseWithErrorReportsCode(t *testing.T) {
 	const code = yamux.ErrorCode(0x1005) // libp2p ConnGarbageCollected
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		p := lcStart(t, pair, testConfig(), testConfig())
-		lcWarm(t, p)
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
+		warmUp(t, p)
 		if err := p.client.CloseWithError(code); err != nil {
 			t.Fatalf("CloseWithError = %v, want nil", err)
 		}
-		waitClosed(t, p.server, lcGuard)
-		if se := lcSessionErr(t, p.server.Err()); se.Code != code || !se.Remote {
+		waitClosed(t, p.server, guard)
+		if se := asSessionError(t, p.server.Err()); se.Code != code || !se.Remote {
 			t.Errorf("peer's Err() = %+v, want Code %v, Remote true", se, code)
 		}
-		if se := lcSessionErr(t, p.client.Err()); se.Code != code || se.Remote {
+		if se := asSessionError(t, p.client.Err()); se.Code != code || se.Remote {
 			t.Errorf("own Err() = %+v, want Code %v, Remote false", se, code)
 		}
 	})
 }
 
 func TestCloseFlushesQueuedData(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		p := lcStart(t, pair, testConfig(), testConfig())
-		want := lcBytes(1<<20, 1)
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
+		want := patternBytes(1, 1<<20)
 		type got struct {
 			n   int64
 			sum [32]byte
@@ -712,8 +455,8 @@ func TestCloseFlushesQueuedData(t *testing.T) {
 		var g got
 		select {
 		case g = <-recv:
-		case <-time.After(lcGuard):
-			t.Fatalf("peer still reading after %v", lcGuard)
+		case <-time.After(guard):
+			t.Fatalf("peer still reading after %v", guard)
 		}
 		if g.n != int64(len(want)) || g.sum != sha256.Sum256(want) {
 			t.Errorf("peer read %d bytes (checksum match %v), want all %d", g.n, g.sum == sha256.Sum256(want), len(want))
@@ -726,13 +469,13 @@ func TestCloseFlushesQueuedData(t *testing.T) {
 }
 
 func TestGoAwayKeepsExistingStreams(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		p := lcStart(t, pair, testConfig(), testConfig())
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
 		st, err := p.client.OpenStream()
 		if err != nil {
 			t.Fatal(err)
 		}
-		echo := lcGo(func() error {
+		echo := goCall(func() error {
 			sst, err := p.server.AcceptStream()
 			if err != nil {
 				return err
@@ -755,7 +498,7 @@ func TestGoAwayKeepsExistingStreams(t *testing.T) {
 		roundTrip("before")
 
 		// The client's AcceptStream returns once the GO_AWAY has arrived.
-		clientAccept := lcGo(func() error {
+		clientAccept := goCall(func() error {
 			_, err := p.client.AcceptStream()
 			return err
 		})
@@ -765,7 +508,7 @@ func TestGoAwayKeepsExistingStreams(t *testing.T) {
 		if err := p.server.GoAway(); err != nil {
 			t.Fatalf("second GoAway() = %v, want nil", err)
 		}
-		res := lcWait(t, clientAccept, "client AcceptStream")
+		res := waitCall(t, clientAccept, "client AcceptStream")
 		if !errors.Is(res.err, yamux.ErrRemoteGoAway) || !errors.Is(res.err, yamux.ErrSessionShutdown) {
 			t.Errorf("client AcceptStream after GO_AWAY = %v, want it to match ErrRemoteGoAway and ErrSessionShutdown", res.err)
 		}
@@ -784,10 +527,10 @@ func TestGoAwayKeepsExistingStreams(t *testing.T) {
 		if _, err := io.ReadAll(st); err != nil {
 			t.Fatalf("reading the echo's end: %v, want EOF", err)
 		}
-		if res := lcWait(t, echo, "echo"); res.err != nil {
+		if res := waitCall(t, echo, "echo"); res.err != nil {
 			t.Errorf("echo ended with %v, want nil", res.err)
 		}
-		waitClosed(t, p.client, lcGuard)
+		waitClosed(t, p.client, guard)
 		if err := p.client.Err(); !errors.Is(err, yamux.ErrRemoteGoAway) {
 			t.Errorf("drained client's Err() = %v, want it to match ErrRemoteGoAway", err)
 		}
@@ -795,17 +538,15 @@ func TestGoAwayKeepsExistingStreams(t *testing.T) {
 }
 
 func TestGoAwayRefusesInboundStreams(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		s, raw := lcRawPeer(t, pair, testConfig(), true)
-		frames, _ := raw.serve(true)
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		raw := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Pair: pair, Timeout: guard})
+		s := raw.S
 		if err := s.GoAway(); err != nil {
 			t.Fatalf("GoAway() = %v, want nil", err)
 		}
-		lcWantFrame(t, frames, frame.New(frame.TypeGoAway, 0, 0, 0))
-		if err := raw.send(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, 1, 0), nil); err != nil {
-			t.Fatal(err)
-		}
-		lcWantFrame(t, frames, frame.New(frame.TypeWindowUpdate, frame.FlagRST, 1, 0))
+		raw.skipTo(frame.New(frame.TypeGoAway, 0, 0, 0))
+		raw.writeWindowUpdate(frame.FlagSYN, 1, 0)
+		raw.skipTo(frame.New(frame.TypeWindowUpdate, frame.FlagRST, 1, 0))
 		if n := s.NumStreams(); n != 0 {
 			t.Errorf("NumStreams() after a refused SYN = %d, want 0", n)
 		}
@@ -817,13 +558,13 @@ func TestGoAwayRefusesInboundStreams(t *testing.T) {
 		if err != nil {
 			t.Fatalf("OpenStream after our GoAway = %v, want nil", err)
 		}
-		lcWantFrame(t, frames, frame.New(frame.TypeWindowUpdate, frame.FlagSYN, st.StreamID(), 0))
+		raw.skipTo(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, st.StreamID(), 0))
 	})
 }
 
 func TestStreamCloseNeverBlocks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := lcStart(t, memPair, testConfig(), testConfig())
+		p := startSessions(t, memPair, testConfig(), testConfig())
 		st, err := p.client.OpenStream()
 		if err != nil {
 			t.Fatal(err)
@@ -839,23 +580,23 @@ func TestStreamCloseNeverBlocks(t *testing.T) {
 			accepted <- acc{sst, err}
 		}()
 		// Exhaust the peer's window for st.
-		want := lcBytes(256<<10, 2)
+		want := patternBytes(2, 256<<10)
 		if _, err := st.Write(want); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
 		// Stall the conn, then fill the send queue from another stream.
-		lcMem(t, p.cconn).BlockWrites(true)
+		memOf(t, p.cconn).BlockWrites(true)
 		other, err := p.client.OpenStream()
 		if err != nil {
 			t.Fatal(err)
 		}
-		otherWrite := lcGo(func() error {
+		otherWrite := goCall(func() error {
 			_, err := other.Write(make([]byte, 1<<20))
 			return err
 		})
 		synctest.Wait()
-		lcPending(t, otherWrite, "Write filling the send queue")
+		expectBlocked(t, otherWrite, "Write filling the send queue")
 
 		start := time.Now()
 		if err := st.Close(); err != nil {
@@ -869,7 +610,7 @@ func TestStreamCloseNeverBlocks(t *testing.T) {
 		}
 
 		// Once the conn flows again the peer gets all data, then EOF.
-		lcMem(t, p.cconn).BlockWrites(false)
+		memOf(t, p.cconn).BlockWrites(false)
 		a := <-accepted
 		if a.err != nil {
 			t.Fatal(a.err)
@@ -883,7 +624,7 @@ func TestStreamCloseNeverBlocks(t *testing.T) {
 			t.Fatal(err)
 		}
 		go io.Copy(io.Discard, ost)
-		if res := lcWait(t, otherWrite, "Write filling the send queue"); res.err != nil {
+		if res := waitCall(t, otherWrite, "Write filling the send queue"); res.err != nil {
 			t.Errorf("Write after the conn resumed = %v, want nil", res.err)
 		}
 	})
@@ -894,7 +635,7 @@ func TestStreamCloseTimeoutResets(t *testing.T) {
 		const closeTimeout = 10 * time.Second
 		ccfg := testConfig()
 		ccfg.StreamCloseTimeout = closeTimeout
-		p := lcStart(t, memPair, ccfg, testConfig())
+		p := startSessions(t, memPair, ccfg, testConfig())
 		st, err := p.client.OpenStream()
 		if err != nil {
 			t.Fatal(err)
@@ -928,7 +669,7 @@ func TestStreamCloseTimeoutResets(t *testing.T) {
 		}
 		// The peer sees a RST.
 		_, err = sst.Write([]byte("late"))
-		if se := lcStreamErr(t, err); !se.Remote {
+		if se := asStreamError(t, err); !se.Remote {
 			t.Errorf("peer Write after the timeout: %+v, want Remote true", se)
 		}
 		if n := p.server.NumStreams(); n != 0 {
@@ -945,23 +686,21 @@ func TestStreamOpenTimeoutResetsOnlyThatStream(t *testing.T) {
 		const openTimeout = 2 * time.Second
 		cfg := testConfig()
 		cfg.StreamOpenTimeout = openTimeout
-		s, raw := lcRawPeer(t, memPair, cfg, false)
 		// The peer answers pings and ACKs only what the test says.
-		frames, _ := raw.serve(true)
+		raw := newRawPeerOpts(t, rawPeerOptions{Config: cfg, Timeout: guard})
+		s := raw.S
 		start := time.Now()
 		first, err := s.OpenStream()
 		if err != nil {
 			t.Fatal(err)
 		}
-		lcWantFrame(t, frames, frame.New(frame.TypeWindowUpdate, frame.FlagSYN, first.StreamID(), 0))
+		raw.skipTo(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, first.StreamID(), 0))
 		time.Sleep(openTimeout / 2)
 		second, err := s.OpenStream()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := raw.send(frame.New(frame.TypeWindowUpdate, frame.FlagACK, second.StreamID(), 0), nil); err != nil {
-			t.Fatal(err)
-		}
+		raw.writeWindowUpdate(frame.FlagACK, second.StreamID(), 0)
 		time.Sleep(time.Until(start.Add(openTimeout)) - time.Nanosecond)
 		synctest.Wait()
 		if got := first.State(); got != yamux.StateOpen {
@@ -972,9 +711,9 @@ func TestStreamOpenTimeoutResetsOnlyThatStream(t *testing.T) {
 		if got := first.State(); got != yamux.StateReset {
 			t.Errorf("unacknowledged stream's State() at StreamOpenTimeout = %v, want %v", got, yamux.StateReset)
 		}
-		lcWantFrame(t, frames, frame.New(frame.TypeWindowUpdate, frame.FlagRST, first.StreamID(), 0))
+		raw.skipTo(frame.New(frame.TypeWindowUpdate, frame.FlagRST, first.StreamID(), 0))
 		_, err = first.Write([]byte("x"))
-		if se := lcStreamErr(t, err); se.Remote {
+		if se := asStreamError(t, err); se.Remote {
 			t.Errorf("Write on the timed-out stream: %+v, want Remote false", se)
 		}
 		// The acknowledged stream and the session carry on.
@@ -1000,7 +739,7 @@ func TestKeepAliveLivePeers(t *testing.T) {
 		cfg := testConfig()
 		cfg.KeepAliveInterval = interval
 		cfg.KeepAliveTimeout = interval / 2
-		p := lcStart(t, memPair, cfg, cfg)
+		p := startSessions(t, memPair, cfg, cfg)
 		synctest.Wait() // the start-up pings are answered
 		for _, s := range []*yamux.Session{p.client, p.server} {
 			if s.RTT() <= 0 {
@@ -1028,24 +767,20 @@ func TestKeepAliveAnyFrameIsLiveness(t *testing.T) {
 		cfg := testConfig()
 		cfg.KeepAliveInterval = interval
 		cfg.KeepAliveTimeout = timeout
-		s, raw := lcRawPeer(t, memPair, cfg, true)
-		raw.serve(false) // never answers a ping
+		raw := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Config: cfg, NoPingAnswers: true, Timeout: guard})
+		s := raw.S
 		go func() {
 			st, err := s.AcceptStream()
 			if err == nil {
 				io.Copy(io.Discard, st)
 			}
 		}()
-		if err := raw.send(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, 1, 0), nil); err != nil {
-			t.Fatal(err)
-		}
+		raw.writeWindowUpdate(frame.FlagSYN, 1, 0)
 		// DATA every 30 ms for 20 keepalive intervals.
 		start := time.Now()
 		var last time.Time
 		for time.Since(start) < 20*interval {
-			if err := raw.send(frame.New(frame.TypeData, 0, 1, 1), []byte{'x'}); err != nil {
-				t.Fatal(err)
-			}
+			raw.writeData(0, 1, []byte{'x'})
 			last = time.Now()
 			time.Sleep(30 * time.Millisecond)
 			if s.IsClosed() {
@@ -1055,7 +790,7 @@ func TestKeepAliveAnyFrameIsLiveness(t *testing.T) {
 		// Silence: the next unanswered keepalive ping ends the session. At
 		// worst a ping was in flight when the last frame came: that check
 		// passes, then one more interval and timeout run.
-		waitClosed(t, s, lcGuard)
+		waitClosed(t, s, guard)
 		if d, limit := time.Since(last), timeout+interval+timeout; d > limit {
 			t.Errorf("session failed %v (fake time) after the last frame, want <= %v", d, limit)
 		}

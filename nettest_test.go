@@ -19,20 +19,20 @@ import (
 // bubbles (nettest uses real time), over memconn and TCP loopback.
 func TestStreamNetConn(t *testing.T) {
 	t.Run("mem", func(t *testing.T) {
-		nettest.TestConn(t, ntMakePipe(func() (net.Conn, net.Conn, error) {
+		nettest.TestConn(t, makePipe(func() (net.Conn, net.Conn, error) {
 			a, b := memconn.Pipe()
 			return a, b, nil
 		}))
 	})
 	t.Run("tcp", func(t *testing.T) {
-		nettest.TestConn(t, ntMakePipe(ntTCP))
+		nettest.TestConn(t, makePipe(tcpPipe))
 	})
 }
 
-// ntMakePipe returns a nettest.MakePipe whose conns are the two ends of one
+// makePipe returns a nettest.MakePipe whose conns are the two ends of one
 // stream of a fresh session pair over dial's conns; stop closes both
 // sessions.
-func ntMakePipe(dial func() (net.Conn, net.Conn, error)) nettest.MakePipe {
+func makePipe(dial func() (net.Conn, net.Conn, error)) nettest.MakePipe {
 	return func() (c1, c2 net.Conn, stop func(), err error) {
 		cc, sc, err := dial()
 		if err != nil {
@@ -59,7 +59,7 @@ func ntMakePipe(dial func() (net.Conn, net.Conn, error)) nettest.MakePipe {
 			stop()
 			return nil, nil, nil, err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), lcGuard)
+		ctx, cancel := context.WithTimeout(context.Background(), guard)
 		defer cancel()
 		accepted, err := server.AcceptStreamContext(ctx)
 		if err != nil {
@@ -70,8 +70,8 @@ func ntMakePipe(dial func() (net.Conn, net.Conn, error)) nettest.MakePipe {
 	}
 }
 
-// ntTCP returns both ends of a loopback TCP connection.
-func ntTCP() (net.Conn, net.Conn, error) {
+// tcpPipe returns both ends of a loopback TCP connection.
+func tcpPipe() (net.Conn, net.Conn, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
@@ -86,7 +86,7 @@ func ntTCP() (net.Conn, net.Conn, error) {
 		c, err := ln.Accept()
 		ch <- accepted{c, err}
 	}()
-	cc, err := net.DialTimeout("tcp", ln.Addr().String(), lcGuard)
+	cc, err := net.DialTimeout("tcp", ln.Addr().String(), guard)
 	if err != nil {
 		ln.Close() // ends the Accept
 		<-ch
@@ -99,7 +99,7 @@ func ntTCP() (net.Conn, net.Conn, error) {
 			return nil, nil, a.err
 		}
 		return cc, a.c, nil
-	case <-time.After(lcGuard):
+	case <-time.After(guard):
 		cc.Close()
 		ln.Close()
 		if a := <-ch; a.c != nil {

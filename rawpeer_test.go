@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,14 +29,17 @@ import (
 // the test, like a real peer would; a test that cares turns that off with
 // rawPeerOptions.
 //
-// A rawPeer only works inside a synctest bubble: waits are durable, time is
-// fake, and expectNoFrame relies on synctest.Wait.
+// By default a rawPeer runs over memconn inside a synctest bubble: waits
+// are durable, time is fake, and expectNoFrame and pendingFrames rely on
+// synctest.Wait. With rawPeerOptions.Pair it runs over any transport (TCP
+// loopback on real time, outside bubbles), where every expect* except
+// expectNoFrame and pendingFrames works the same, bounded by Timeout.
 type rawPeer struct {
 	t testing.TB
 
 	// Conn is the raw end the test drives; Ours is the end our session
-	// runs on (for fault injection such as BlockWrites).
-	Conn, Ours *memconn.Conn
+	// runs on (for fault injection such as BlockWrites, see oursMem).
+	Conn, Ours net.Conn
 	// S is our session under test.
 	S *yamux.Session
 
@@ -89,8 +93,15 @@ type rawPeerOptions struct {
 	Capacity int
 	// NoPingAnswers: our session's PING(SYN) frames are not answered (they
 	// are still hidden from the test). Needed when the test's own writes
-	// may block, since an answer would wait behind them.
+	// may block, since an answer would wait behind them, and for tests of
+	// keepalive against a silent peer.
 	NoPingAnswers bool
+	// Pair makes the connection (our end first); nil means a memconn pair
+	// of Capacity.
+	Pair pairFunc
+	// Timeout bounds each wait for a frame; 0 means 10 minutes (of fake
+	// time, in a bubble). Give real-time transports guard.
+	Timeout time.Duration
 }
 
 // newRawPeer starts our session on one end of a memconn pair and returns the
@@ -104,14 +115,18 @@ func newRawPeer(t testing.TB, asClient bool, cfg *yamux.Config) *rawPeer {
 
 // newRawPeerState builds the rawPeer around an already started session;
 // the caller starts whichever reader the test needs.
-func newRawPeerState(t testing.TB, raw, ours *memconn.Conn, s *yamux.Session, o rawPeerOptions) *rawPeer {
+func newRawPeerState(t testing.TB, raw, ours net.Conn, s *yamux.Session, o rawPeerOptions) *rawPeer {
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Minute
+	}
 	return &rawPeer{
 		t:           t,
 		Conn:        raw,
 		Ours:        ours,
 		S:           s,
 		answerPings: !o.NoPingAnswers,
-		timeout:     10 * time.Minute,
+		timeout:     timeout,
 		wsem:        make(chan struct{}, 1),
 		notify:      make(chan struct{}, 1),
 		readerDone:  make(chan struct{}),
@@ -124,7 +139,12 @@ func newRawPeerOpts(t testing.TB, o rawPeerOptions) *rawPeer {
 	if cfg == nil {
 		cfg = testConfig()
 	}
-	ours, raw := memconn.PipeWith(memconn.Options{Capacity: o.Capacity})
+	var ours, raw net.Conn
+	if o.Pair != nil {
+		ours, raw = o.Pair(t)
+	} else {
+		ours, raw = memconn.PipeWith(memconn.Options{Capacity: o.Capacity})
+	}
 	var (
 		s   *yamux.Session
 		err error
@@ -148,12 +168,28 @@ func newRawPeerOpts(t testing.TB, o rawPeerOptions) *rawPeer {
 	})
 	t.Cleanup(func() {
 		p.watchdog.Stop()
-		p.Ours.BlockWrites(false) // time may not advance during cleanup
+		if mc, ok := p.Ours.(*memconn.Conn); ok {
+			mc.BlockWrites(false) // time may not advance during cleanup
+		}
 		p.S.Close()
 		p.Conn.Close()
+		p.Ours.Close()
 		<-p.readerDone
 	})
 	return p
+}
+
+// oursMem is our session's end as a *memconn.Conn, for fault injection
+// (BlockWrites); it fails the test on other transports.
+func (p *rawPeer) oursMem() *memconn.Conn {
+	p.t.Helper()
+	return memOf(p.t, p.Ours)
+}
+
+// rawMem is the raw end as a *memconn.Conn (BytesWritten).
+func (p *rawPeer) rawMem() *memconn.Conn {
+	p.t.Helper()
+	return memOf(p.t, p.Conn)
 }
 
 // readLoop decodes every frame our session writes into the queue until the
@@ -209,11 +245,17 @@ func (p *rawPeer) write(b []byte) error {
 	return err
 }
 
+// appendFrame appends one encoded frame to b. For DATA, length is what
+// the header announces and payload what follows; they may differ.
+func appendFrame(b []byte, typ frame.Type, flags frame.Flags, id, length uint32, payload []byte) []byte {
+	h := frame.New(typ, flags, id, length)
+	return append(append(b, h[:]...), payload...)
+}
+
 // rawEncode encodes one frame; for DATA, length is normally len(payload),
 // but a test may announce any length.
 func rawEncode(typ frame.Type, flags frame.Flags, id, length uint32, payload ...byte) []byte {
-	h := frame.New(typ, flags, id, length)
-	return append(h[:], payload...)
+	return appendFrame(nil, typ, flags, id, length, payload)
 }
 
 // rawData encodes a DATA frame whose length is its payload's.
@@ -295,6 +337,21 @@ func (p *rawPeer) expectFrame(typ frame.Type, flags frame.Flags, id, length uint
 		p.t.Fatalf("got frame %v, want %v", rawFrame{h, body}, want)
 	}
 	return body
+}
+
+// skipTo reads frames until one is exactly want (type, flags, stream id,
+// length), for tests that care about one frame among others.
+func (p *rawPeer) skipTo(want frame.Header) {
+	p.t.Helper()
+	for {
+		f, ok, err := p.next()
+		if !ok {
+			p.t.Fatalf("frame %v not received: %v", want, err)
+		}
+		if f.h == want {
+			return
+		}
+	}
 }
 
 // expectWindowUpdate expects a WINDOW_UPDATE with exactly these flags and delta.
@@ -536,4 +593,14 @@ func TestRawPeerPings(t *testing.T) {
 			}
 		})
 	})
+}
+
+// echoRaw has the peer send msg on stream id, our application read it and
+// write it back, and the peer receive it: the stream works both ways.
+func echoRaw(t testing.TB, p *rawPeer, st *yamux.Stream, msg string) {
+	t.Helper()
+	p.writeData(0, st.StreamID(), []byte(msg))
+	expectRead(t, st, msg)
+	writeAll(t, st, []byte(msg))
+	p.expectData(st.StreamID(), 0, []byte(msg))
 }

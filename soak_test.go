@@ -102,7 +102,7 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Measured with the listener open, so the runtime's poller fds count.
-	baseFDs := fltOpenFDs()
+	baseFDs := openFDs()
 	var stats soakStats
 	var verdicts sync.Map // raw peer's local addr -> chan error
 	ctx, stop := context.WithCancel(context.Background())
@@ -223,7 +223,7 @@ func TestSoak(t *testing.T) {
 	tick := time.NewTicker(every)
 	end := time.NewTimer(dur)
 	report := func() {
-		s := soakSample{at: time.Since(start).Round(time.Second), heap: fltHeapBytes(), goroutines: runtime.NumGoroutine(), fds: fltOpenFDs()}
+		s := soakSample{at: time.Since(start).Round(time.Second), heap: uint64(heapBytes()), goroutines: runtime.NumGoroutine(), fds: openFDs()}
 		samples = append(samples, s)
 		if ref == nil && s.at >= refAfter {
 			ref = &samples[len(samples)-1]
@@ -250,19 +250,19 @@ loop:
 	last := samples[len(samples)-1]
 
 	stop()
-	fltWaitGroup(t, &peers, time.Minute, "soak clients and misbehaving peers")
+	waitGroup(t, &peers, time.Minute, "soak clients and misbehaving peers")
 	ln.Close()
 	serverMu.Lock()
 	for s := range servers {
 		s.Close()
 	}
 	serverMu.Unlock()
-	fltWaitGroup(t, &serving, time.Minute, "soak server")
+	waitGroup(t, &serving, time.Minute, "soak server")
 
-	okGor, _ := fltPoll(5*time.Second, func() bool { return runtime.NumGoroutine() <= baseGoroutines+2 })
-	okFD, _ := fltPoll(5*time.Second, func() bool { return fltOpenFDs() <= baseFDs })
+	okGor, _ := poll(5*time.Second, func() bool { return runtime.NumGoroutine() <= baseGoroutines+2 })
+	okFD, _ := poll(5*time.Second, func() bool { return openFDs() <= baseFDs })
 	t.Logf("soak done after %v: goroutines %d (baseline %d), fds %d (baseline %d)",
-		time.Since(start).Round(time.Second), runtime.NumGoroutine(), baseGoroutines, fltOpenFDs(), baseFDs)
+		time.Since(start).Round(time.Second), runtime.NumGoroutine(), baseGoroutines, openFDs(), baseFDs)
 	for _, e := range stats.firstErr {
 		t.Logf("first errors: %s", e)
 	}
@@ -288,7 +288,7 @@ loop:
 		t.Errorf("goroutines = %d after the soak, want <= baseline %d + 2", runtime.NumGoroutine(), baseGoroutines)
 	}
 	if !okFD {
-		t.Errorf("open fds = %d after the soak, want <= baseline %d", fltOpenFDs(), baseFDs)
+		t.Errorf("open fds = %d after the soak, want <= baseline %d", openFDs(), baseFDs)
 	}
 	if ref != nil && last.heap > 2*ref.heap {
 		t.Errorf("heap grew: %d bytes at %v, want <= 2x the %d bytes at %v", last.heap, last.at, ref.heap, ref.at)
@@ -318,7 +318,7 @@ func soakServe(s *yamux.Session) {
 			}
 			switch op[0] {
 			case soakOpEcho:
-				fltEchoClose(st)
+				echoThenCloseWrite(st)
 			default:
 				io.Copy(io.Discard, st)
 			}

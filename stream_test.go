@@ -2,12 +2,9 @@ package yamux_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"errors"
 	"io"
-	"net"
-	"os"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -18,78 +15,21 @@ import (
 
 // Stream semantics over the public API: data integrity, half-close, reset,
 // the state diagram, CloseRead, buffer ownership, write atomicity, large
-// writes and deadlines. Helpers from lifecycle_test.go (lcMatrix, lcStart,
-// lcGo, lcWait, …) are shared.
+// writes and deadlines, over the transport matrix of harness_test.go
+// (forEachTransport, startSessions, goCall, waitCall, …).
 
-// strmBulkGuard bounds bulk transfers on real transports (the race
+// bulkGuard bounds bulk transfers on real transports (the race
 // detector makes them slow); in bubbles it is fake time and free.
-const strmBulkGuard = 2 * time.Minute
-
-// strmStreams opens a stream on the client and accepts it on the server.
-func strmStreams(t testing.TB, p lcSessions) (c, s *yamux.Stream) {
-	t.Helper()
-	c, err := p.client.OpenStream()
-	if err != nil {
-		t.Fatalf("OpenStream: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), lcGuard)
-	defer cancel()
-	s, err = p.server.AcceptStreamContext(ctx)
-	if err != nil {
-		t.Fatalf("AcceptStream: %v", err)
-	}
-	if c.StreamID() != s.StreamID() {
-		t.Fatalf("accepted stream %d, want %d", s.StreamID(), c.StreamID())
-	}
-	return c, s
-}
-
-// strmEchoServer echoes every stream accepted on s, then closes its write
-// side, until the session ends.
-func strmEchoServer(s *yamux.Session) {
-	go func() {
-		for {
-			st, err := s.AcceptStream()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(st, st)
-				st.CloseWrite()
-			}()
-		}
-	}()
-}
-
-// strmWantState fails the test if st is not in state want.
-func strmWantState(t testing.TB, st *yamux.Stream, who string, want yamux.StreamState) {
-	t.Helper()
-	if got := st.State(); got != want {
-		t.Errorf("%s State() = %v, want %v", who, got, want)
-	}
-}
-
-// strmWantTimeout checks that err is a deadline error in every form the
-// API promises.
-func strmWantTimeout(t testing.TB, err error, what string) {
-	t.Helper()
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		t.Errorf("%s error = %v (%T), want a net.Error with Timeout() true", what, err, err)
-	}
-	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, yamux.ErrTimeout) {
-		t.Errorf("%s error = %v, want it to match os.ErrDeadlineExceeded and yamux.ErrTimeout", what, err)
-	}
-}
+const bulkGuard = 2 * time.Minute
 
 func TestStreamEchoConcurrent(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
 		streams, size := 50, 256<<10
 		if !fake && testing.Short() {
 			streams, size = 10, 64<<10
 		}
-		p := lcStart(t, pair, testConfig(), testConfig())
-		strmEchoServer(p.server)
+		p := startSessions(t, pair, testConfig(), testConfig())
+		serveEcho(p.server)
 		var wg sync.WaitGroup
 		for i := range streams {
 			wg.Go(func() {
@@ -98,8 +38,8 @@ func TestStreamEchoConcurrent(t *testing.T) {
 					t.Errorf("OpenStream #%d: %v", i, err)
 					return
 				}
-				want := lcBytes(size, byte(i))
-				write := lcGo(func() error {
+				want := patternBytes(uint64(i), size)
+				write := goCall(func() error {
 					if _, err := st.Write(want); err != nil {
 						return err
 					}
@@ -110,7 +50,7 @@ func TestStreamEchoConcurrent(t *testing.T) {
 					t.Errorf("stream %d: echoed %d bytes (equal %v), err %v; want the %d bytes sent, then EOF",
 						st.StreamID(), len(got), bytes.Equal(got, want), err, len(want))
 				}
-				if res := <-write; res.err != nil {
+				if res := write.result(); res.err != nil {
 					t.Errorf("stream %d: Write/CloseWrite: %v", st.StreamID(), res.err)
 				}
 				if got := st.State(); got != yamux.StateFullyClosed {
@@ -118,16 +58,16 @@ func TestStreamEchoConcurrent(t *testing.T) {
 				}
 			})
 		}
-		lcWaitFor(t, lcGo(func() error { wg.Wait(); return nil }), "echo streams", strmBulkGuard)
-	})
+		waitCallFor(t, goCall(func() error { wg.Wait(); return nil }), "echo streams", bulkGuard)
+	}, pipeTransport)
 }
 
 func TestStreamHalfClose(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		p := lcStart(t, pair, testConfig(), testConfig())
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
 
 		// We close our side first: the peer reads EOF and still answers.
-		c, s := strmStreams(t, p)
+		c, s := streamPair(t, p)
 		if _, err := c.Write([]byte("request")); err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +97,7 @@ func TestStreamHalfClose(t *testing.T) {
 		}
 
 		// The peer closes its side first: we read EOF and still write.
-		c, s = strmStreams(t, p)
+		c, s = streamPair(t, p)
 		if _, err := s.Write([]byte("greeting")); err != nil {
 			t.Fatal(err)
 		}
@@ -184,33 +124,33 @@ func TestStreamHalfClose(t *testing.T) {
 				}
 			}
 		}
-	})
+	}, pipeTransport)
 }
 
 // TestStreamStateTransitions walks every edge of the seed's state diagram
 // (spec.md §3.6) that the public API can trigger, observing State() on
 // both sides.
 func TestStreamStateTransitions(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		p := lcStart(t, pair, testConfig(), testConfig())
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
 		buf := make([]byte, 16)
 
 		// Open -> HalfClosedSend -> FullyClosed (we FIN first).
-		c, s := strmStreams(t, p)
-		strmWantState(t, c, "opener", yamux.StateOpen)
-		strmWantState(t, s, "acceptor", yamux.StateOpen)
+		c, s := streamPair(t, p)
+		checkState(t, c, "opener", yamux.StateOpen)
+		checkState(t, s, "acceptor", yamux.StateOpen)
 		c.CloseWrite()
-		strmWantState(t, c, "after CloseWrite: opener", yamux.StateHalfClosedSend)
+		checkState(t, c, "after CloseWrite: opener", yamux.StateHalfClosedSend)
 		if _, err := s.Read(buf); err != io.EOF {
 			t.Fatalf("peer Read = %v, want io.EOF", err)
 		}
-		strmWantState(t, s, "after FIN received: acceptor", yamux.StateHalfClosedRecv)
+		checkState(t, s, "after FIN received: acceptor", yamux.StateHalfClosedRecv)
 		s.CloseWrite()
-		strmWantState(t, s, "after both FINs: acceptor", yamux.StateFullyClosed)
+		checkState(t, s, "after both FINs: acceptor", yamux.StateFullyClosed)
 		if _, err := c.Read(buf); err != io.EOF {
 			t.Fatalf("Read = %v, want io.EOF", err)
 		}
-		strmWantState(t, c, "after both FINs: opener", yamux.StateFullyClosed)
+		checkState(t, c, "after both FINs: opener", yamux.StateFullyClosed)
 		// FullyClosed is terminal: Reset and CloseWrite change nothing.
 		if err := c.Reset(); err != nil {
 			t.Errorf("Reset on a FullyClosed stream = %v, want nil", err)
@@ -218,86 +158,86 @@ func TestStreamStateTransitions(t *testing.T) {
 		if err := c.CloseWrite(); err != nil {
 			t.Errorf("CloseWrite on a FullyClosed stream = %v, want nil", err)
 		}
-		strmWantState(t, c, "after Reset on FullyClosed: opener", yamux.StateFullyClosed)
+		checkState(t, c, "after Reset on FullyClosed: opener", yamux.StateFullyClosed)
 		fullyClosed := c
 
 		// Open -> Reset, both sides (sendRST / recvRST).
-		c, s = strmStreams(t, p)
+		c, s = streamPair(t, p)
 		c.Reset()
-		strmWantState(t, c, "after Reset: opener", yamux.StateReset)
+		checkState(t, c, "after Reset: opener", yamux.StateReset)
 		if _, err := s.Read(buf); !errors.Is(err, yamux.ErrStreamReset) {
 			t.Fatalf("peer Read = %v, want ErrStreamReset", err)
 		}
-		strmWantState(t, s, "after RST received: acceptor", yamux.StateReset)
+		checkState(t, s, "after RST received: acceptor", yamux.StateReset)
 		if err := c.CloseWrite(); err != nil {
 			t.Errorf("CloseWrite on a Reset stream = %v, want nil", err)
 		}
-		strmWantState(t, c, "after CloseWrite on Reset: opener", yamux.StateReset)
+		checkState(t, c, "after CloseWrite on Reset: opener", yamux.StateReset)
 
 		// HalfClosedSend -> Reset (sendRST) and HalfClosedRecv -> Reset
 		// (recvRST).
-		c, s = strmStreams(t, p)
+		c, s = streamPair(t, p)
 		c.CloseWrite()
 		if _, err := s.Read(buf); err != io.EOF {
 			t.Fatalf("peer Read = %v, want io.EOF", err)
 		}
-		strmWantState(t, s, "acceptor", yamux.StateHalfClosedRecv)
+		checkState(t, s, "acceptor", yamux.StateHalfClosedRecv)
 		c.Reset()
-		strmWantState(t, c, "after Reset from HalfClosedSend: opener", yamux.StateReset)
+		checkState(t, c, "after Reset from HalfClosedSend: opener", yamux.StateReset)
 		// The peer can only notice the RST by writing: it writes until its
 		// Write fails (at the latest when its window is used up).
 		chunk := make([]byte, 1024)
-		res := lcWait(t, lcGo(func() error {
+		res := waitCall(t, goCall(func() error {
 			for {
 				if _, err := s.Write(chunk); err != nil {
 					return err
 				}
 			}
 		}), "peer writing until the RST arrives")
-		if se := lcStreamErr(t, res.err); !se.Remote {
+		if se := asStreamError(t, res.err); !se.Remote {
 			t.Errorf("peer Write error %+v, want Remote true", se)
 		}
-		strmWantState(t, s, "after RST in HalfClosedRecv: acceptor", yamux.StateReset)
+		checkState(t, s, "after RST in HalfClosedRecv: acceptor", yamux.StateReset)
 
 		// Open -> HalfClosedRecv -> FullyClosed (the peer FINs first).
-		c, s = strmStreams(t, p)
+		c, s = streamPair(t, p)
 		s.CloseWrite()
 		if _, err := c.Read(buf); err != io.EOF {
 			t.Fatalf("Read = %v, want io.EOF", err)
 		}
-		strmWantState(t, c, "after the peer's FIN: opener", yamux.StateHalfClosedRecv)
+		checkState(t, c, "after the peer's FIN: opener", yamux.StateHalfClosedRecv)
 		c.CloseWrite()
-		strmWantState(t, c, "after CloseWrite in HalfClosedRecv: opener", yamux.StateFullyClosed)
+		checkState(t, c, "after CloseWrite in HalfClosedRecv: opener", yamux.StateFullyClosed)
 
 		// sessionClosed: live states go to Reset, FullyClosed stays.
-		open, _ := strmStreams(t, p)
-		halfSend, _ := strmStreams(t, p)
+		open, _ := streamPair(t, p)
+		halfSend, _ := streamPair(t, p)
 		halfSend.CloseWrite()
 		p.client.Close()
-		strmWantState(t, open, "Open stream after session Close:", yamux.StateReset)
-		strmWantState(t, halfSend, "HalfClosedSend stream after session Close:", yamux.StateReset)
-		strmWantState(t, fullyClosed, "FullyClosed stream after session Close:", yamux.StateFullyClosed)
+		checkState(t, open, "Open stream after session Close:", yamux.StateReset)
+		checkState(t, halfSend, "HalfClosedSend stream after session Close:", yamux.StateReset)
+		checkState(t, fullyClosed, "FullyClosed stream after session Close:", yamux.StateFullyClosed)
 	})
 }
 
 func TestStreamReset(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		p := lcStart(t, pair, testConfig(), testConfig())
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
 		buf := make([]byte, 16)
 		for _, code := range []uint32{0, 0x42} {
 			for _, peerResets := range []bool{false, true} {
-				c, s := strmStreams(t, p)
+				c, s := streamPair(t, p)
 				resetter, victim := c, s
 				if peerResets {
 					resetter, victim = s, c
 				}
-				read := lcGo(func() error {
+				read := goCall(func() error {
 					_, err := victim.Read(buf)
 					return err
 				})
 				if fake {
 					synctest.Wait()
-					lcPending(t, read, "Read")
+					expectBlocked(t, read, "Read")
 				}
 				var err error
 				if code == 0 {
@@ -310,13 +250,13 @@ func TestStreamReset(t *testing.T) {
 				}
 				check := func(what string, err error, remote bool) {
 					t.Helper()
-					se := lcStreamErr(t, err)
+					se := asStreamError(t, err)
 					if se.Remote != remote || se.Code != code || se.StreamID != c.StreamID() {
 						t.Errorf("code %#x, peer resets %v: %s error %+v, want Remote %v, Code %#x, StreamID %d",
 							code, peerResets, what, se, remote, code, c.StreamID())
 					}
 				}
-				check("blocked Read on the reset's receiver", lcWait(t, read, "Read").err, true)
+				check("blocked Read on the reset's receiver", waitCall(t, read, "Read").err, true)
 				_, err = victim.Write([]byte("x"))
 				check("Write on the reset's receiver", err, true)
 				_, err = victim.Read(buf)
@@ -325,8 +265,8 @@ func TestStreamReset(t *testing.T) {
 				check("Read on the resetting side", err, false)
 				_, err = resetter.Write([]byte("x"))
 				check("Write on the resetting side", err, false)
-				strmWantState(t, resetter, "resetting side", yamux.StateReset)
-				strmWantState(t, victim, "receiving side", yamux.StateReset)
+				checkState(t, resetter, "resetting side", yamux.StateReset)
+				checkState(t, victim, "receiving side", yamux.StateReset)
 				if err := resetter.Reset(); err != nil {
 					t.Errorf("second Reset = %v, want nil", err)
 				}
@@ -347,34 +287,34 @@ func TestStreamReset(t *testing.T) {
 }
 
 func TestStreamCloseRead(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		p := lcStart(t, pair, testConfig(), testConfig())
-		c, s := strmStreams(t, p)
-		read := lcGo(func() error {
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
+		c, s := streamPair(t, p)
+		read := goCall(func() error {
 			_, err := c.Read(make([]byte, 16))
 			return err
 		})
 		if fake {
 			synctest.Wait()
-			lcPending(t, read, "Read")
+			expectBlocked(t, read, "Read")
 		}
 		if err := c.CloseRead(); err != nil {
 			t.Fatalf("CloseRead() = %v, want nil", err)
 		}
-		if res := lcWait(t, read, "Read"); !errors.Is(res.err, yamux.ErrStreamClosed) {
+		if res := waitCall(t, read, "Read"); !errors.Is(res.err, yamux.ErrStreamClosed) {
 			t.Errorf("pending Read after CloseRead = %v, want ErrStreamClosed", res.err)
 		}
 		if _, err := c.Read(make([]byte, 16)); !errors.Is(err, yamux.ErrStreamClosed) {
 			t.Errorf("Read after CloseRead = %v, want ErrStreamClosed", err)
 		}
-		strmWantState(t, c, "after CloseRead (local only):", yamux.StateOpen)
+		checkState(t, c, "after CloseRead (local only):", yamux.StateOpen)
 
 		// The peer is not stalled: what we discard is credited back.
-		write := lcGo(func() error {
-			_, err := s.Write(lcBytes(1<<20, 3))
+		write := goCall(func() error {
+			_, err := s.Write(patternBytes(3, 1<<20))
 			return err
 		})
-		if res := lcWaitFor(t, write, "peer's 1 MiB Write", strmBulkGuard); res.err != nil {
+		if res := waitCallFor(t, write, "peer's 1 MiB Write", bulkGuard); res.err != nil {
 			t.Errorf("peer Write after our CloseRead = %v, want nil", res.err)
 		}
 		// Our direction still works.
@@ -389,15 +329,15 @@ func TestStreamCloseRead(t *testing.T) {
 }
 
 func TestStreamWriteCopiesBuffer(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
-		p := lcStart(t, pair, testConfig(), testConfig())
-		c, s := strmStreams(t, p)
-		buf := lcBytes(200<<10, 4)
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
+		c, s := streamPair(t, p)
+		buf := patternBytes(4, 200<<10)
 		want := bytes.Clone(buf)
 		if fake {
 			// Keep the data queued while we scribble over the buffer.
 			synctest.Wait()
-			lcMem(t, p.cconn).BlockWrites(true)
+			memOf(t, p.cconn).BlockWrites(true)
 		}
 		if n, err := c.Write(buf); n != len(buf) || err != nil {
 			t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(buf))
@@ -406,7 +346,7 @@ func TestStreamWriteCopiesBuffer(t *testing.T) {
 			buf[i] ^= 0xff
 		}
 		if fake {
-			lcMem(t, p.cconn).BlockWrites(false)
+			memOf(t, p.cconn).BlockWrites(false)
 		}
 		got := make([]byte, len(want))
 		if _, err := io.ReadFull(s, got); err != nil {
@@ -419,10 +359,10 @@ func TestStreamWriteCopiesBuffer(t *testing.T) {
 }
 
 func TestStreamConcurrentWritesDoNotInterleave(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
 		const writers, size = 8, 64<<10 + 1 // each record spans two frames
-		p := lcStart(t, pair, testConfig(), testConfig())
-		c, s := strmStreams(t, p)
+		p := startSessions(t, pair, testConfig(), testConfig())
+		c, s := streamPair(t, p)
 		var wg sync.WaitGroup
 		for id := range writers {
 			wg.Go(func() {
@@ -433,11 +373,11 @@ func TestStreamConcurrentWritesDoNotInterleave(t *testing.T) {
 			})
 		}
 		got := make([]byte, writers*size)
-		read := lcGo(func() error {
+		read := goCall(func() error {
 			_, err := io.ReadFull(s, got)
 			return err
 		})
-		if res := lcWaitFor(t, read, "reading all records", strmBulkGuard); res.err != nil {
+		if res := waitCallFor(t, read, "reading all records", bulkGuard); res.err != nil {
 			t.Fatal(res.err)
 		}
 		wg.Wait()
@@ -454,23 +394,23 @@ func TestStreamConcurrentWritesDoNotInterleave(t *testing.T) {
 }
 
 func TestStreamLargeWrite(t *testing.T) {
-	lcMatrix(t, func(t *testing.T, pair lcPairFunc, fake bool) {
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
 		const size = 4 << 20
-		p := lcStart(t, pair, testConfig(), testConfig())
-		c, s := strmStreams(t, p)
+		p := startSessions(t, pair, testConfig(), testConfig())
+		c, s := streamPair(t, p)
 		// Two rounds in both directions at once: the second runs on the
 		// windows the first one tuned.
 		for round := range 2 {
-			up, down := lcBytes(size, byte(10+round)), lcBytes(size, byte(20+round))
-			writes := []<-chan lcResult{
-				lcGo(func() error {
+			up, down := patternBytes(uint64(10+round), size), patternBytes(uint64(20+round), size)
+			writes := []*pendingCall{
+				goCall(func() error {
 					n, err := c.Write(up)
 					if n != size && err == nil {
 						err = io.ErrShortWrite
 					}
 					return err
 				}),
-				lcGo(func() error {
+				goCall(func() error {
 					n, err := s.Write(down)
 					if n != size && err == nil {
 						err = io.ErrShortWrite
@@ -479,12 +419,12 @@ func TestStreamLargeWrite(t *testing.T) {
 				}),
 			}
 			gotUp, gotDown := make([]byte, size), make([]byte, size)
-			reads := []<-chan lcResult{
-				lcGo(func() error { _, err := io.ReadFull(s, gotUp); return err }),
-				lcGo(func() error { _, err := io.ReadFull(c, gotDown); return err }),
+			reads := []*pendingCall{
+				goCall(func() error { _, err := io.ReadFull(s, gotUp); return err }),
+				goCall(func() error { _, err := io.ReadFull(c, gotDown); return err }),
 			}
 			for _, ch := range append(writes, reads...) {
-				if res := lcWaitFor(t, ch, "4 MiB transfer", strmBulkGuard); res.err != nil {
+				if res := waitCallFor(t, ch, "4 MiB transfer", bulkGuard); res.err != nil {
 					t.Fatalf("round %d: %v", round, res.err)
 				}
 			}
@@ -500,8 +440,8 @@ func TestStreamLargeWrite(t *testing.T) {
 
 func TestStreamReadDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := lcStart(t, memPair, testConfig(), testConfig())
-		c, s := strmStreams(t, p)
+		p := startSessions(t, memPair, testConfig(), testConfig())
+		c, s := streamPair(t, p)
 		buf := make([]byte, 64)
 
 		// A deadline in the past fails Read at once, even with data buffered.
@@ -515,7 +455,7 @@ func TestStreamReadDeadline(t *testing.T) {
 		if n != 0 {
 			t.Errorf("Read past the deadline = %d bytes, want 0", n)
 		}
-		strmWantTimeout(t, err, "Read past the deadline")
+		expectTimeout(t, err, "Read past the deadline")
 		if d := time.Since(start); d != 0 {
 			t.Errorf("Read past the deadline took %v, want at once", d)
 		}
@@ -528,16 +468,16 @@ func TestStreamReadDeadline(t *testing.T) {
 		// A blocked Read wakes exactly at its deadline.
 		deadline := time.Now().Add(time.Second)
 		c.SetReadDeadline(deadline)
-		read := lcGo(func() error {
+		read := goCall(func() error {
 			_, err := c.Read(buf)
 			return err
 		})
 		time.Sleep(time.Until(deadline) - time.Nanosecond)
 		synctest.Wait()
-		lcPending(t, read, "Read before its deadline")
+		expectBlocked(t, read, "Read before its deadline")
 		time.Sleep(time.Nanosecond)
-		res := lcWait(t, read, "Read at its deadline")
-		strmWantTimeout(t, res.err, "blocked Read")
+		res := waitCall(t, read, "Read at its deadline")
+		expectTimeout(t, res.err, "blocked Read")
 		if !res.at.Equal(deadline) {
 			t.Errorf("blocked Read returned at %v, want exactly the deadline %v", res.at.Sub(start), deadline.Sub(start))
 		}
@@ -545,18 +485,18 @@ func TestStreamReadDeadline(t *testing.T) {
 		// Cleared again, a blocked Read gets data that arrives later.
 		c.SetReadDeadline(time.Time{})
 		var got string
-		read = lcGo(func() error {
+		read = goCall(func() error {
 			n, err := c.Read(buf)
 			got = string(buf[:n])
 			return err
 		})
 		time.Sleep(time.Hour)
 		synctest.Wait()
-		lcPending(t, read, "Read without a deadline")
+		expectBlocked(t, read, "Read without a deadline")
 		if _, err := s.Write([]byte("later")); err != nil {
 			t.Fatal(err)
 		}
-		if res := lcWait(t, read, "Read"); res.err != nil || got != "later" {
+		if res := waitCall(t, read, "Read"); res.err != nil || got != "later" {
 			t.Errorf("Read after clearing the deadline = %q, %v; want %q, nil", got, res.err, "later")
 		}
 	})
@@ -564,8 +504,8 @@ func TestStreamReadDeadline(t *testing.T) {
 
 func TestStreamWriteDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := lcStart(t, memPair, testConfig(), testConfig())
-		c, s := strmStreams(t, p)
+		p := startSessions(t, memPair, testConfig(), testConfig())
+		c, s := streamPair(t, p)
 
 		// A deadline in the past fails Write at once, even with window left.
 		c.SetWriteDeadline(time.Now().Add(-time.Second))
@@ -573,11 +513,11 @@ func TestStreamWriteDeadline(t *testing.T) {
 		if n != 0 {
 			t.Errorf("Write past the deadline = %d, want 0", n)
 		}
-		strmWantTimeout(t, err, "Write past the deadline")
+		expectTimeout(t, err, "Write past the deadline")
 		c.SetWriteDeadline(time.Time{})
 
 		// Use up the peer's window: it reads nothing for now.
-		filler := lcBytes(256<<10, 7)
+		filler := patternBytes(7, 256<<10)
 		if _, err := c.Write(filler); err != nil {
 			t.Fatal(err)
 		}
@@ -588,17 +528,17 @@ func TestStreamWriteDeadline(t *testing.T) {
 		deadline := start.Add(time.Second)
 		c.SetWriteDeadline(deadline)
 		var written int
-		write := lcGo(func() error {
+		write := goCall(func() error {
 			var err error
 			written, err = c.Write([]byte("more"))
 			return err
 		})
 		time.Sleep(time.Until(deadline) - time.Nanosecond)
 		synctest.Wait()
-		lcPending(t, write, "Write before its deadline")
+		expectBlocked(t, write, "Write before its deadline")
 		time.Sleep(time.Nanosecond)
-		res := lcWait(t, write, "Write at its deadline")
-		strmWantTimeout(t, res.err, "blocked Write")
+		res := waitCall(t, write, "Write at its deadline")
+		expectTimeout(t, res.err, "blocked Write")
 		if written != 0 {
 			t.Errorf("timed-out Write wrote %d bytes, want 0 (window closed)", written)
 		}
@@ -608,18 +548,18 @@ func TestStreamWriteDeadline(t *testing.T) {
 
 		// Cleared, the Write waits for window and completes once the peer reads.
 		c.SetWriteDeadline(time.Time{})
-		write = lcGo(func() error {
+		write = goCall(func() error {
 			_, err := c.Write([]byte("more"))
 			return err
 		})
 		time.Sleep(time.Hour)
 		synctest.Wait()
-		lcPending(t, write, "Write on a zero window without a deadline")
+		expectBlocked(t, write, "Write on a zero window without a deadline")
 		got := make([]byte, len(filler)+len("more"))
 		if _, err := io.ReadFull(s, got[:len(filler)]); err != nil {
 			t.Fatal(err)
 		}
-		if res := lcWait(t, write, "Write after the peer read"); res.err != nil {
+		if res := waitCall(t, write, "Write after the peer read"); res.err != nil {
 			t.Errorf("Write after clearing the deadline = %v, want nil", res.err)
 		}
 		if _, err := io.ReadFull(s, got[len(filler):]); err != nil || !bytes.Equal(got, append(filler, "more"...)) {
@@ -632,8 +572,8 @@ func TestStreamWriteDeadline(t *testing.T) {
 // and a blocked Write later and earlier: the call wakes at the new time.
 func TestStreamDeadlineMovedWhileBlocked(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := lcStart(t, memPair, testConfig(), testConfig())
-		c, _ := strmStreams(t, p)
+		p := startSessions(t, memPair, testConfig(), testConfig())
+		c, _ := streamPair(t, p)
 		if _, err := c.Write(make([]byte, 256<<10)); err != nil { // zero window: Write blocks
 			t.Fatal(err)
 		}
@@ -656,15 +596,15 @@ func TestStreamDeadlineMovedWhileBlocked(t *testing.T) {
 			} {
 				start := time.Now()
 				tc.set(start.Add(move.first))
-				ch := lcGo(tc.call)
+				ch := goCall(tc.call)
 				time.Sleep(500 * time.Millisecond)
 				tc.set(start.Add(move.second))
 				time.Sleep(time.Until(start.Add(move.second)) - time.Nanosecond)
 				synctest.Wait()
-				lcPending(t, ch, tc.name+" before its moved deadline")
+				expectBlocked(t, ch, tc.name+" before its moved deadline")
 				time.Sleep(time.Nanosecond)
-				res := lcWait(t, ch, tc.name)
-				strmWantTimeout(t, res.err, tc.name+" with a "+move.name+" deadline")
+				res := waitCall(t, ch, tc.name)
+				expectTimeout(t, res.err, tc.name+" with a "+move.name+" deadline")
 				if d := res.at.Sub(start); d != move.second {
 					t.Errorf("%s with a %s deadline returned after %v, want %v", tc.name, move.name, d, move.second)
 				}

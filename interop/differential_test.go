@@ -21,7 +21,7 @@ import (
 )
 
 // TestDifferential replays a representative set of hostile inputs
-// (/work/shared/docs/hostile-peers.md, A1–A14) against three Yamux *server*
+// (../docs/hostile-peers.md, A1–A14) against three Yamux *server*
 // implementations — ours, hashicorp/yamux v0.1.2 and go-yamux v5.1.0 —
 // using the same raw-frame script client (script_test.go) over 127.0.0.1
 // TCP, and records how each reacts: the first frame it sends back, RSTs,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -367,6 +368,7 @@ func (e *env) resetOurs() {
 // reset/peer: the peer resets; our Read and Write fail with a reset error;
 // the session lives on.
 func (e *env) resetPeer() {
+	rst0 := e.tap.snapshot().In.RST
 	st, tag, err := e.openWith("reset", "0")
 	if err != nil {
 		e.Fatalf("%v", err)
@@ -381,14 +383,18 @@ func (e *env) resetPeer() {
 	default:
 		e.Errorf("our Read ended with %v [%s] after %d bytes; want a reset error", err, e.kind(err), n)
 	}
-	var werr error
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, werr = st.Write(make([]byte, 1024)); werr != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Wait for the peer's RST on the wire, then for a ping round trip: the
+	// pong comes after the RST, so our session has handled the RST when
+	// Ping returns, and the next Write must fail.
+	if s := e.waitTap(5*time.Second, func(s tapSnapshot) bool { return s.In.RST > rst0 }); s.In.RST == rst0 {
+		e.Errorf("no RST from the peer within 5s")
 	}
+	pctx, pcancel := e.within(3 * time.Second)
+	defer pcancel()
+	if _, err := callCtx(pctx, e.ls.Ping, nil); err != nil {
+		e.Errorf("Ping after the peer's RST: %v", err)
+	}
+	_, werr := st.Write(make([]byte, 1024))
 	if e.kind(werr) != kindReset {
 		e.Errorf("our Write after the peer's RST: %v [%s], want a reset error", werr, e.kind(werr))
 	}
@@ -439,8 +445,67 @@ func (e *env) acceptOnce(d time.Duration) <-chan acceptRes {
 		}
 		ch <- acceptRes{err, time.Now()}
 	}()
-	time.Sleep(50 * time.Millisecond) // let it block
+	// No frame marks a call that only waits, so watch the goroutine: once
+	// it is parked, it is parked inside Accept (nothing else in it blocks).
+	if !waitParked("interop.(*env).acceptOnce.func1", 2*time.Second) {
+		e.Logf("AcceptStream not seen blocked after 2s; the scenario may test an Accept that starts late")
+	}
 	return ch
+}
+
+// waitPeerRead waits until the tap has seen our frame (written), then
+// until the peer has read it: the peer answers a ping we send after it
+// only once it has read everything before, since frames are read in order.
+// A peer that ends the session on that frame answers nothing; then the
+// failed Ping is the sign.
+func (e *env) waitPeerRead(what string, written func(tapSnapshot) bool) {
+	if s := e.waitTap(3*time.Second, written); !written(s) {
+		e.Fatalf("%s not on the wire after 3s: %v", what, s)
+	}
+	pongs := e.tap.snapshot().In.PingACK
+	ctx, cancel := e.within(3 * time.Second)
+	defer cancel()
+	pinged, stop := context.WithCancel(ctx)
+	defer stop()
+	var pingErr error
+	go func() {
+		defer stop()
+		_, pingErr = callCtx(ctx, e.ls.Ping, nil)
+	}()
+	if _, ok := e.tap.wait(pinged, func(s tapSnapshot) bool { return s.In.PingACK > pongs }); ok {
+		return
+	}
+	<-pinged.Done()
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		e.Fatalf("no pong within 3s for a ping sent after %s", what)
+	case pingErr != nil:
+		e.note("Ping after %s: %v [%s]", what, pingErr, e.kind(pingErr))
+	}
+}
+
+// waitParked reports whether a goroutine whose stack contains fn is
+// blocked (select, channel or lock wait) within d.
+func waitParked(fn string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	buf := make([]byte, 1<<20)
+	for time.Now().Before(deadline) {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			head, _, _ := strings.Cut(g, "\n")
+			if !strings.Contains(g, fn) {
+				continue
+			}
+			for _, st := range []string{"[select", "[chan receive", "[chan send", "[sync.Cond", "[semacquire"} {
+				if strings.Contains(head, st) {
+					return true
+				}
+			}
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+	return false
 }
 
 // checkAccept: AcceptStream must end with ErrSessionShutdown within 1 s of t0.
@@ -582,7 +647,7 @@ func (e *env) goAwayOurs() {
 	if _, err := callCtx(ctx, func() (struct{}, error) { return struct{}{}, e.ls.GoAway() }, nil); err != nil {
 		e.Fatalf("GoAway: %v", err)
 	}
-	time.Sleep(100 * time.Millisecond) // let the GO_AWAY arrive
+	e.waitPeerRead("our GO_AWAY", func(s tapSnapshot) bool { return len(s.Out.GoAways) > 0 })
 	pctx, cancel3 := e.within(5 * time.Second)
 	defer cancel3()
 	r, err := e.ps.Open(pctx, "probe", 1, 0)
@@ -711,15 +776,13 @@ func (e *env) pingBoth() {
 	}
 }
 
+// waitTap returns the first tap snapshot for which ok holds, or the last
+// one after d.
 func (e *env) waitTap(d time.Duration, ok func(tapSnapshot) bool) tapSnapshot {
-	deadline := time.Now().Add(d)
-	for {
-		s := e.tap.snapshot()
-		if ok(s) || time.Now().After(deadline) {
-			return s
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	ctx, cancel := e.within(d)
+	defer cancel()
+	s, _ := e.tap.wait(ctx, ok)
+	return s
 }
 
 const keepAliveWatch = 1200 * time.Millisecond // 12 intervals of 100 ms

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -65,6 +66,9 @@ type tap struct {
 	// maximum credit ever granted, over all streams
 	maxPeerWindow int64 // the peer's receive window as seen by us
 	maxOurWindow  int64 // our receive window as seen by the peer
+	// changed is closed (and replaced) whenever a frame has been parsed,
+	// so that wait can sleep until the counters move.
+	changed chan struct{}
 }
 
 type parser struct {
@@ -76,7 +80,7 @@ type parser struct {
 }
 
 func newTap() *tap {
-	return &tap{streams: map[uint32]*streamAcct{}, maxPeerWindow: initialWindow, maxOurWindow: initialWindow}
+	return &tap{streams: map[uint32]*streamAcct{}, maxPeerWindow: initialWindow, maxOurWindow: initialWindow, changed: make(chan struct{})}
 }
 
 func (t *tap) acct(id uint32) *streamAcct {
@@ -114,6 +118,8 @@ func (t *tap) feed(out bool, b []byte) {
 		}
 		p.hn = 0
 		t.frame(out, p)
+		close(t.changed)
+		t.changed = make(chan struct{})
 	}
 }
 
@@ -212,6 +218,25 @@ func (t *tap) snapshot() tapSnapshot {
 	in.GoAways = append([]uint32(nil), in.GoAways...)
 	out.GoAways = append([]uint32(nil), out.GoAways...)
 	return tapSnapshot{In: in, Out: out, MaxPeerWindow: t.maxPeerWindow, MaxOurWindow: t.maxOurWindow, Streams: len(t.streams)}
+}
+
+// wait returns the first snapshot for which cond holds, waking on every
+// frame the tap parses; ok is false (with the last snapshot) if ctx ends
+// first.
+func (t *tap) wait(ctx context.Context, cond func(tapSnapshot) bool) (s tapSnapshot, ok bool) {
+	for {
+		t.mu.Lock()
+		changed := t.changed
+		t.mu.Unlock()
+		if s = t.snapshot(); cond(s) {
+			return s, true
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return t.snapshot(), false
+		}
+	}
 }
 
 func (s tapSnapshot) String() string {
