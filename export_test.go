@@ -8,8 +8,10 @@ const (
 	InitialWindow = initialWindow
 	// MaxAckBacklog is how many of our streams may await their ACK (§3.1).
 	MaxAckBacklog = maxAckBacklog
-	// MaxPendingReplies bounds the replies the receive loop queues (§8.2).
-	MaxPendingReplies = maxPendingReplies
+	// MaxPendingPongs and MaxPendingResets bound the replies the receive
+	// loop queues (spec.md §5.1).
+	MaxPendingPongs  = maxPendingPongs
+	MaxPendingResets = maxPendingResets
 	// MaxUselessFrames is the run of frames that change nothing after which
 	// the peer is in protocol error.
 	MaxUselessFrames = maxUselessFrames

@@ -167,7 +167,7 @@ func TestReplyBoundResetFlood(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.expectGoAway(0)
-		p.Ours.BlockWrites(true)
+		p.oursMem().BlockWrites(true)
 		raw := make([]byte, 0, syns*frame.HeaderSize)
 		for i := range uint32(syns) {
 			raw = append(raw, rawEncode(frame.TypeWindowUpdate, frame.FlagSYN, 1+2*i, 0)...)
@@ -182,13 +182,13 @@ func TestReplyBoundResetFlood(t *testing.T) {
 		}
 		// 512 pending RSTs, the SYN waiting for room, one in the read
 		// buffer, one in the connection.
-		if n, bound := p.Conn.BytesWritten()/frame.HeaderSize, int64(512+3); n > bound {
+		if n, bound := p.rawMem().BytesWritten()/frame.HeaderSize, int64(512+3); n > bound {
 			t.Errorf("peer got %d SYNs in before blocking, want <= %d", n, bound)
 		}
 		if p.S.IsClosed() {
 			t.Fatalf("session closed: %v", p.S.Err())
 		}
-		p.Ours.BlockWrites(false)
+		p.oursMem().BlockWrites(false)
 		for i := range uint32(syns) {
 			p.expectRST(1 + 2*i)
 		}
