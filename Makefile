@@ -25,6 +25,8 @@ staticcheck:
 
 test:
 	$(GO) test -race -shuffle=on -count=1 ./...
+	# Allocation counts need sync.Pool intact, which -race is not.
+	$(GO) test -count=1 -run='NoAllocs' ./noise/
 
 # Interop with real peers: hashicorp/yamux, go-yamux (Go, in-process) and
 # @chainsafe/libp2p-yamux, yamux-js (Node, from interop/js/package-lock.json).
