@@ -1,10 +1,13 @@
 package libp2p
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -225,7 +228,11 @@ func TestGoLibp2pDefaultDialerTLSFirst(t *testing.T) {
 	gh := newGoHost(t, false, false)
 	oh, conns := newOurHost(t, nil)
 	addr := ourListen(t, oh)
-	if err := gh.Connect(ctx, gopeer.AddrInfo{ID: goID(t, oh.ID()), Addrs: []ma.Multiaddr{addr}}); err != nil {
+	// The connection goes through a tap, to see the proposals on the wire.
+	port, _ := addr.ValueForProtocol(ma.P_TCP)
+	tap := newTapProxy(t, "127.0.0.1:"+port)
+	tapAddr := ma.StringCast("/ip4/127.0.0.1/tcp/" + portString(tap.ln.Addr()))
+	if err := gh.Connect(ctx, gopeer.AddrInfo{ID: goID(t, oh.ID()), Addrs: []ma.Multiaddr{tapAddr}}); err != nil {
 		t.Fatal(err)
 	}
 	c := waitConn(t, conns)
@@ -234,12 +241,23 @@ func TestGoLibp2pDefaultDialerTLSFirst(t *testing.T) {
 		t.Errorf("go's ConnState = %+v, want noise and yamux", st)
 	}
 	t.Logf("default go-libp2p dialer: %+v", st)
+	dialer, listener := tap.seen()
+	wantDialer := []byte("\x13/multistream/1.0.0\n\x0b/tls/1.0.0\n")
+	wantListener := []byte("\x13/multistream/1.0.0\n\x03na\n\x07/noise\n")
+	if !bytes.HasPrefix(dialer, wantDialer) || !bytes.Contains(dialer, []byte("\x07/noise\n")) {
+		t.Errorf("go's first bytes %q, want %q and then /noise", dialer, wantDialer)
+	}
+	if !bytes.HasPrefix(listener, wantListener) {
+		t.Errorf("our first bytes %q, want %q", listener, wantListener)
+	}
 	res := <-goping.Ping(ctx, gh, goID(t, oh.ID()))
 	if res.Error != nil {
 		t.Fatal(res.Error)
 	}
 	ourPing(t, ctx, c)
 }
+
+func portString(a net.Addr) string { return strconv.Itoa(a.(*net.TCPAddr).Port) }
 
 func TestGoLibp2pWrongPeerID(t *testing.T) {
 	other, err := peer.GenerateEd25519Key(nil)
