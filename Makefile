@@ -5,7 +5,7 @@ FUZZTIME      ?= 10s
 # Fuzz targets as package:target pairs; `make fuzz FUZZTIME=10m` runs them long.
 FUZZ_TARGETS  := ./internal/frame:FuzzParseHeader ./internal/frame:FuzzReader .:FuzzSession .:FuzzFrameScript
 
-.PHONY: check fmt vet staticcheck test interop fuzz bench-smoke bench example
+.PHONY: check fmt vet staticcheck test test-p2pmux interop fuzz bench-smoke bench example
 
 check: fmt vet staticcheck test interop fuzz bench-smoke
 
@@ -16,13 +16,20 @@ fmt:
 vet:
 	$(GO) vet ./...
 	cd interop && $(GO) vet ./...
+	cd p2pmux && $(GO) vet ./...
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 	cd interop && $(GO) run $(STATICCHECK) ./...
+	cd p2pmux && $(GO) run $(STATICCHECK) ./...
 
-test:
+test: test-p2pmux
 	$(GO) test -race -shuffle=on -count=1 ./...
+
+# The go-libp2p adapter is its own module (go-libp2p stays out of the root
+# go.mod): go-libp2p's muxer testsuite and host-to-host interop, under -race.
+test-p2pmux:
+	cd p2pmux && $(GO) test -race -shuffle=on -count=1 ./...
 
 # Interop with real peers: hashicorp/yamux, go-yamux (Go, in-process) and
 # @chainsafe/libp2p-yamux, yamux-js (Node, from interop/js/package-lock.json).
