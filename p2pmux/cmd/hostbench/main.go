@@ -21,6 +21,7 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"syscall"
@@ -300,6 +301,7 @@ func main() {
 	streams := flag.Int("streams", 16, "streams of the multi-stream transfer")
 	perStream := flag.Int("per-stream", 16, "MiB per stream of the multi-stream transfer")
 	pings := flag.Int("pings", 5000, "round trips of the ping-pong")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	prm := params{singleMiB: *single, streams: *streams, perStream: *perStream, pingCount: *pings, pingLength: 32}
 
@@ -314,6 +316,16 @@ func main() {
 	}
 	defer stockPair.close()
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Fprintf(os.Stderr, "%s, GOMAXPROCS %d, %d rounds\n", runtime.Version(), runtime.GOMAXPROCS(0), *rounds)
 	res, err := run(*rounds, prm, [2]*pair{ourPair, stockPair}, os.Stderr)
 	if err != nil {
