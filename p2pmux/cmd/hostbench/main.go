@@ -4,10 +4,10 @@
 // trips per second on one stream, and the process's CPU time (getrusage,
 // both hosts together) per MiB moved.
 //
-// Both host pairs live in the same process for the whole run and the
-// measurements alternate between them round by round (the order flips
-// every round), so machine noise hits both alike; it prints the median of
-// each figure and the ratio ours/stock as a Markdown table.
+// Both host pairs live in the same process for the whole run, and each
+// figure is taken of the two pairs back to back in alternating order, so
+// machine noise hits both alike; it prints the median of each figure over
+// the rounds and the ratio ours/stock as a Markdown table.
 //
 //	go run ./cmd/hostbench -rounds 9
 package main
@@ -209,45 +209,69 @@ type figures struct {
 	multiMiBs  float64 // multi-stream throughput, MiB/s
 	pingsPerS  float64 // ping-pong round trips per second
 	cpuPerMiB  float64 // CPU microseconds per MiB, over both transfers
+
+	cpu    time.Duration // CPU time of both transfers
+	cpuMiB float64       // MiB of both transfers
 }
 
-func measure(p *pair, prm params) (figures, error) {
-	var f figures
-	wall1, cpu1, err := p.transfer(1, prm.singleMiB<<20)
-	if err != nil {
-		return f, fmt.Errorf("%s one-stream transfer: %w", p.name, err)
-	}
-	wallN, cpuN, err := p.transfer(prm.streams, prm.perStream<<20)
-	if err != nil {
-		return f, fmt.Errorf("%s %d-stream transfer: %w", p.name, prm.streams, err)
-	}
-	pp, err := p.pingPong(prm.pingCount, prm.pingLength)
-	if err != nil {
-		return f, fmt.Errorf("%s ping-pong: %w", p.name, err)
-	}
-	multiMiB := float64(prm.streams * prm.perStream)
-	f.singleMiBs = float64(prm.singleMiB) / wall1.Seconds()
-	f.multiMiBs = multiMiB / wallN.Seconds()
-	f.pingsPerS = float64(prm.pingCount) / pp.Seconds()
-	f.cpuPerMiB = float64((cpu1 + cpuN).Microseconds()) / (float64(prm.singleMiB) + multiMiB)
-	return f, nil
+// measurement is one of the figures taken of a pair in a round.
+type measurement func(p *pair, prm params, f *figures) error
+
+var measurements = []measurement{
+	func(p *pair, prm params, f *figures) error {
+		wall, cpu, err := p.transfer(1, prm.singleMiB<<20)
+		if err != nil {
+			return fmt.Errorf("%s one-stream transfer: %w", p.name, err)
+		}
+		f.singleMiBs = float64(prm.singleMiB) / wall.Seconds()
+		f.cpu += cpu
+		f.cpuMiB += float64(prm.singleMiB)
+		return nil
+	},
+	func(p *pair, prm params, f *figures) error {
+		wall, cpu, err := p.transfer(prm.streams, prm.perStream<<20)
+		if err != nil {
+			return fmt.Errorf("%s %d-stream transfer: %w", p.name, prm.streams, err)
+		}
+		mib := float64(prm.streams * prm.perStream)
+		f.multiMiBs = mib / wall.Seconds()
+		f.cpu += cpu
+		f.cpuMiB += mib
+		return nil
+	},
+	func(p *pair, prm params, f *figures) error {
+		wall, err := p.pingPong(prm.pingCount, prm.pingLength)
+		if err != nil {
+			return fmt.Errorf("%s ping-pong: %w", p.name, err)
+		}
+		f.pingsPerS = float64(prm.pingCount) / wall.Seconds()
+		return nil
+	},
 }
 
-// run measures rounds rounds, alternating which pair goes first, and
-// returns each pair's figures per round.
+// run measures rounds rounds and returns each pair's figures per round.
+// Every figure is taken of both pairs back to back, in an order that flips
+// from one figure to the next (with three figures a round, the next round
+// starts the other way round too), so that a burst of load from elsewhere
+// on the machine hits both pairs alike.
 func run(rounds int, prm params, pairs [2]*pair, progress io.Writer) ([2][]figures, error) {
 	var out [2][]figures
+	flip := 0
 	for r := range rounds {
-		order := []int{0, 1}
-		if r%2 == 1 {
-			order = []int{1, 0}
-		}
-		for _, i := range order {
-			f, err := measure(pairs[i], prm)
-			if err != nil {
-				return out, err
+		var fs [2]figures
+		for _, m := range measurements {
+			for k := range 2 {
+				i := (k + flip) % 2
+				if err := m(pairs[i], prm, &fs[i]); err != nil {
+					return out, err
+				}
 			}
-			out[i] = append(out[i], f)
+			flip++
+		}
+		for i := range 2 {
+			f := &fs[i]
+			f.cpuPerMiB = float64(f.cpu.Microseconds()) / f.cpuMiB
+			out[i] = append(out[i], *f)
 			fmt.Fprintf(progress, "round %d %-5s  1 stream %7.1f MiB/s  %d streams %7.1f MiB/s  %8.0f round trips/s  %6.0f µs CPU/MiB\n",
 				r+1, pairs[i].name, f.singleMiBs, prm.streams, f.multiMiBs, f.pingsPerS, f.cpuPerMiB)
 		}
