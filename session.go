@@ -44,7 +44,9 @@ type Session struct {
 	localGoAway    bool
 	drainTimer     *time.Timer // after our GoAway, closes the session once idle
 	remoteGoAway   error       // set by the peer's GO_AWAY(0): no new streams
-	closeErr       error       // set before done is closed
+	// closeErr is why the session ended: stored once, under mu, before
+	// done is closed; read with err() from anywhere, lock-free.
+	closeErr atomic.Pointer[SessionError]
 
 	acceptCh  chan *Stream  // inbound streams waiting for AcceptStream
 	ackSlots  chan struct{} // semaphore of the outbound ACK backlog
@@ -136,9 +138,14 @@ func (s *Session) OpenStream() (*Stream, error) {
 	return s.OpenStreamContext(context.Background())
 }
 
-// Open is OpenStream returning a net.Conn.
+// Open is OpenStream returning a net.Conn; on error the net.Conn is nil
+// (a nil interface, not a nil *Stream inside one).
 func (s *Session) Open() (net.Conn, error) {
-	return s.OpenStream()
+	st, err := s.OpenStream()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // OpenStreamContext is OpenStream honouring ctx while it waits for room in
@@ -152,7 +159,7 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-s.done:
-		return nil, s.closeErr
+		return nil, s.err()
 	case <-s.goAwayCh:
 		return nil, ErrRemoteGoAway
 	}
@@ -173,7 +180,7 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	st.ackHeld = true
 	s.streams[id] = st
 	// The SYN is queued while mu is held so that SYNs leave in id order.
-	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), false)
+	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), notReply)
 	s.mu.Unlock()
 	st.armOpenTimer()
 	return st, nil
@@ -186,8 +193,8 @@ func (s *Session) openErr() error {
 }
 
 func (s *Session) openErrLocked() error {
-	if s.closeErr != nil {
-		return s.closeErr
+	if err := s.err(); err != nil {
+		return err
 	}
 	if s.remoteGoAway != nil {
 		return ErrRemoteGoAway
@@ -202,9 +209,14 @@ func (s *Session) AcceptStream() (*Stream, error) {
 	return s.AcceptStreamContext(context.Background())
 }
 
-// Accept is AcceptStream returning a net.Conn, for net.Listener.
+// Accept is AcceptStream returning a net.Conn, for net.Listener; on error
+// the net.Conn is nil (a nil interface).
 func (s *Session) Accept() (net.Conn, error) {
-	return s.AcceptStream()
+	st, err := s.AcceptStream()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // AcceptStreamContext is AcceptStream honouring ctx.
@@ -221,7 +233,7 @@ func (s *Session) AcceptStreamContext(ctx context.Context) (*Stream, error) {
 		st.accepted()
 		return st, nil
 	case <-s.done:
-		return nil, s.closeErr
+		return nil, s.err()
 	case <-s.goAwayCh:
 		s.mu.Lock()
 		err := s.remoteGoAway
@@ -253,8 +265,7 @@ func (s *Session) CloseWithError(code ErrorCode) error {
 // the session has had no stream for GoAwayDrainTimeout, it closes.
 func (s *Session) GoAway() error {
 	s.mu.Lock()
-	if s.closeErr != nil {
-		err := s.closeErr
+	if err := s.err(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
@@ -263,7 +274,7 @@ func (s *Session) GoAway() error {
 	s.armDrainLocked()
 	s.mu.Unlock()
 	if !already {
-		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), false)
+		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), notReply)
 	}
 	return nil
 }
@@ -289,10 +300,15 @@ func (s *Session) IsClosed() bool {
 func (s *Session) CloseChan() <-chan struct{} { return s.done }
 
 // Err says why the session ended; nil while it runs.
-func (s *Session) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closeErr
+func (s *Session) Err() error { return s.err() }
+
+// err returns closeErr as an error: nil (not a nil *SessionError) while
+// the session runs.
+func (s *Session) err() error {
+	if e := s.closeErr.Load(); e != nil {
+		return e
+	}
+	return nil
 }
 
 // RTT returns the last measured round-trip time, 0 if none yet.
@@ -342,7 +358,7 @@ const (
 func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
-		s.closeErr = reason
+		s.closeErr.Store(reason)
 		if s.drainTimer != nil {
 			s.drainTimer.Stop()
 			s.drainTimer = nil
@@ -417,7 +433,7 @@ func (s *Session) removeStream(st *Stream) {
 // has no stream left; if a stream is opened before it fires, it does
 // nothing and the next idle moment arms it again.
 func (s *Session) armDrainLocked() {
-	if !s.localGoAway || len(s.streams) > 0 || s.closeErr != nil || s.drainTimer != nil {
+	if !s.localGoAway || len(s.streams) > 0 || s.err() != nil || s.drainTimer != nil {
 		return
 	}
 	s.drainTimer = time.AfterFunc(s.config.GoAwayDrainTimeout, func() {
@@ -436,7 +452,7 @@ func (s *Session) armDrainLocked() {
 func (s *Session) releaseIncoming() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closeErr == nil { // at shutdown the count was reset
+	if s.err() == nil { // at shutdown the count was reset
 		s.numIncoming--
 		s.refusedAtLimit = 0
 	}

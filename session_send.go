@@ -30,15 +30,20 @@ const ringSize = 4 * (64*1024 + frame.HeaderSize)
 // closeFlushTimeout bounds the final flush and GO_AWAY of Close.
 const closeFlushTimeout = time.Second
 
+// lingerTimeout bounds how long Close, after its final write, waits for
+// the peer's EOF (see linger); like closeFlushTimeout it is capped by
+// ConnectionWriteTimeout.
+const lingerTimeout = time.Second
+
 type sendQueue struct {
 	s *Session
 
 	mu sync.Mutex // guards the fields below; taken after Session.mu or Stream.mu
 	// ctrl are the queued control frames, FIFO.
 	ctrl []frame.Header
-	// replies counts the frames of ctrl queued by recvLoop in answer to the
-	// peer; bounded by maxPendingReplies.
-	replies int
+	// pongs and resets count the frames of ctrl queued by recvLoop in
+	// answer to the peer; bounded by maxPendingPongs and maxPendingResets.
+	pongs, resets int
 	// ring holds queued DATA and FIN bytes in [head, tail) (monotonic
 	// counters, modulo len(ring)). Allocated on first use.
 	ring       []byte
@@ -80,28 +85,41 @@ func (q *sendQueue) wake() {
 	}
 }
 
-// control queues a control frame. reply marks frames the receive loop sends
-// in answer to the peer; they count against maxPendingReplies.
-func (q *sendQueue) control(h frame.Header, reply bool) {
+// replyKind says whether a control frame answers the peer, and how it is
+// bounded (spec.md §5.1).
+type replyKind uint8
+
+const (
+	notReply   replyKind = iota // ours: SYN, ACK, WINDOW_UPDATE, PING, GO_AWAY, Reset
+	replyPong                   // a pong, bounded by maxPendingPongs
+	replyReset                  // a refusal or a DATA-after-FIN RST, bounded by maxPendingResets
+)
+
+// control queues a control frame; kind says whether it answers the peer.
+func (q *sendQueue) control(h frame.Header, kind replyKind) {
 	q.mu.Lock()
 	if q.finishing {
 		q.mu.Unlock()
 		return
 	}
 	q.ctrl = append(q.ctrl, h)
-	if reply {
-		q.replies++
+	switch kind {
+	case replyPong:
+		q.pongs++
+	case replyReset:
+		q.resets++
 	}
 	q.mu.Unlock()
 	q.wake()
 }
 
-// replyRoom returns nil if another reply frame may be queued, or a channel
-// closed when room appears. The receive loop stops reading until then.
-func (q *sendQueue) replyRoom() <-chan struct{} {
+// replyRoom returns nil if another reply of kind may be queued, or a
+// channel closed when room appears. The receive loop stops reading until
+// then, which only a peer unlike us can make happen.
+func (q *sendQueue) replyRoom(kind replyKind) <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.replies < maxPendingReplies {
+	if (kind != replyPong || q.pongs < maxPendingPongs) && (kind != replyReset || q.resets < maxPendingResets) {
 		return nil
 	}
 	return q.spaceChLocked()
@@ -229,7 +247,7 @@ func (s *Session) writeQueued() error {
 		}
 		ctrl := q.ctrl
 		q.ctrl = q.spareHeaders[:0]
-		replies := q.replies
+		pongs, resets := q.pongs, q.resets
 		head, tail := q.head, q.tail
 		q.mu.Unlock()
 		if len(ctrl) == 0 && head == tail {
@@ -242,7 +260,8 @@ func (s *Session) writeQueued() error {
 			return err
 		}
 		q.mu.Lock()
-		q.replies -= replies
+		q.pongs -= pongs
+		q.resets -= resets
 		q.head = tail
 		q.drainOverflowLocked()
 		if q.spaceCh != nil {
@@ -303,19 +322,35 @@ func (s *Session) writeBatch(ctrl []frame.Header, head, tail uint64, extra []byt
 	return err
 }
 
+// writeFailed ends the session after a failed write. A peer that sends
+// GO_AWAY(code) and closes makes our next write fail, often before the
+// receive loop has read that GO_AWAY: the peer's reason must win over our
+// symptom. So, unless the write timed out, the receive loop first gets the
+// chance to read what the peer sent before it closed; it ends the session
+// itself on the GO_AWAY, or on the read error that follows. A conn that
+// fails writes while reads still work is failed with the write error after
+// the same bound as the final write.
 func (s *Session) writeFailed(err error) {
 	if !errors.Is(err, ErrConnectionWriteTimeout) {
+		t := time.NewTimer(min(s.config.ConnectionWriteTimeout, closeFlushTimeout))
+		defer t.Stop()
 		select {
 		case <-s.done:
-			return // the conn was closed by the shutdown itself
-		default:
+			return // the session ended on what the peer sent, or it was closed
+		case <-s.recvDone:
+		case <-t.C:
 		}
 	}
 	s.fail(err)
 }
 
+// closeWriter is a conn that can half-close: *net.TCPConn, *net.UnixConn,
+// *tls.Conn, memconn.
+type closeWriter interface{ CloseWrite() error }
+
 // finalWrite runs once the session is finishing: depending on the mode it
-// flushes the queues and sends GO_AWAY, then closes the conn.
+// flushes the queues and sends GO_AWAY, then lingers (see linger) and
+// closes the conn.
 func (s *Session) finalWrite() {
 	q := &s.send
 	defer func() {
@@ -330,7 +365,7 @@ func (s *Session) finalWrite() {
 	head, tail := q.head, q.tail
 	overflow := q.overflow
 	q.ctrl, q.overflow = nil, nil
-	q.replies = 0
+	q.pongs, q.resets = 0, 0
 	q.mu.Unlock()
 	if mode == shutdownNow {
 		return
@@ -345,5 +380,35 @@ func (s *Session) finalWrite() {
 		ctrl, head, tail = nil, 0, 0
 	}
 	extra = append(extra, goAway[:]...)
-	_ = s.writeBatch(ctrl, head, tail, extra)
+	if err := s.writeBatch(ctrl, head, tail, extra); err != nil {
+		return
+	}
+	if q.closeTimer != nil {
+		q.closeTimer.Stop()
+	}
+	s.linger()
+}
+
+// linger is the lingering close (spec.md §6.3). Closing a socket whose
+// receive buffer still holds unread bytes makes the kernel answer with
+// RST, and the peer's kernel then discards what it had received from us
+// but not yet delivered: the end of our data and the GO_AWAY. So once the
+// final frames are written we half-close (the peer reads EOF after them)
+// and let the receive loop, which owns the reads, discard whatever the
+// peer still sends until its EOF. A peer like us ends its session on our
+// EOF and closes, so this normally takes one round trip; lingerTimeout
+// bounds it when the peer never closes. A conn that cannot half-close
+// (net.Pipe, most wrappers) has no kernel buffer behind it to reset and
+// is closed at once.
+func (s *Session) linger() {
+	cw, ok := s.conn.(closeWriter)
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	t := time.NewTimer(min(s.config.ConnectionWriteTimeout, lingerTimeout))
+	defer t.Stop()
+	select {
+	case <-s.recvDone: // the peer's EOF (or a read error)
+	case <-t.C:
+	}
 }

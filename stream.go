@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yamuxgo/yamux/internal/frame"
@@ -27,7 +28,9 @@ type Stream struct {
 	state      StreamState
 	hs         handshake
 	termErr    error // why the stream is in Reset: a *StreamError or the session's error
-	readClosed bool  // CloseRead: data is discarded and Read fails
+	cause      resetCause
+	finRecv    bool // the peer's FIN has arrived: its data is complete
+	readClosed bool // CloseRead: data is discarded and Read fails
 	// inbound streams hold one of MaxIncomingStreams from SYN until they
 	// end and, if the peer reset them, until the application has seen it
 	// (a Read or Write error, Close or Reset): so the handlers an
@@ -78,7 +81,7 @@ func (st *Stream) settleSlot() {
 		st.mu.Unlock()
 		return
 	}
-	if se, ok := st.termErr.(*StreamError); ok && se.Remote && !st.observed {
+	if st.cause == causeRemoteReset && !st.observed {
 		st.mu.Unlock()
 		return
 	}
@@ -128,9 +131,9 @@ func notify(ch chan struct{}) {
 }
 
 // Read reads data the peer sent. After the peer's FIN it returns io.EOF
-// once the buffer is drained; after a reset it returns a *StreamError;
-// after the session ended it returns what is still buffered, then the
-// session's error.
+// once the buffer is drained, even if the session has ended since; after a
+// reset it returns a *StreamError; after the session ended it returns what
+// is still buffered, then the session's error.
 func (st *Stream) Read(b []byte) (int, error) {
 	s := st.session
 	for {
@@ -162,11 +165,14 @@ func (st *Stream) Read(b []byte) (int, error) {
 			}
 			return n, nil
 		}
-		switch st.state {
-		case StateHalfClosedRecv, StateFullyClosed:
+		switch {
+		case st.finRecv && st.state != StateReset, st.finRecv && st.cause == causeSessionEnd:
+			// Every byte of the peer's is here and it said it was done:
+			// a session that ends afterwards changes nothing for Read
+			// (spec.md §3.4).
 			st.mu.Unlock()
 			return 0, io.EOF
-		case StateReset:
+		case st.state == StateReset:
 			err := st.termErr
 			st.mu.Unlock()
 			st.observe()
@@ -183,13 +189,6 @@ func (st *Stream) Read(b []byte) (int, error) {
 	}
 }
 
-// keepsData reports whether a Reset stream still hands out buffered data:
-// yes when the session ended under it, no after a RST (spec.md §3.5).
-func (st *Stream) keepsData() bool {
-	_, isRST := st.termErr.(*StreamError)
-	return !isRST
-}
-
 // sendWindowUpdateLocked queues a window update if enough has been read
 // (spec.md §4.3).
 func (st *Stream) sendWindowUpdateLocked() {
@@ -201,14 +200,13 @@ func (st *Stream) sendWindowUpdateLocked() {
 	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.config.MaxStreamWindowSize, s.growFn)
 	st.grown += st.recv.size - before
 	if delta > 0 {
-		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), false)
+		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), notReply)
 	}
 }
 
 // flagsLocked returns the handshake flags the next frame must carry.
 func (st *Stream) flagsLocked() frame.Flags {
-	if st.hs == hsAckPending {
-		st.hs = hsEstablished
+	if st.handshakeLocked(hsEvSendACK) {
 		return frame.FlagACK
 	}
 	return 0
@@ -254,7 +252,7 @@ func (st *Stream) Write(b []byte) (int, error) {
 			if q.finishing {
 				q.mu.Unlock()
 				st.mu.Unlock()
-				return total, s.closeErr
+				return total, s.err()
 			}
 			want := min(len(b), maxMsg, int(st.sendWindow))
 			room, spaceCh := q.dataRoomLocked(min(want, minMessageSize))
@@ -301,15 +299,17 @@ func (st *Stream) CloseWrite() error {
 		st.mu.Unlock()
 		return nil
 	}
-	flags := frame.FlagFIN | st.flagsLocked()
-	terminal := st.transitionLocked(evSendFIN, nil)
-	// Queued under mu, so the FIN follows every DATA frame of this stream.
-	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
+	terminal, err := st.transitionLocked(evSendFIN, 0, false)
 	st.mu.Unlock()
 	if terminal {
 		st.release()
 	}
-	return nil
+	return err
+}
+
+// finLocked queues our FIN (flags include it) behind the stream's DATA.
+func (st *Stream) finLocked(flags frame.Flags) {
+	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
 }
 
 // CloseRead stops reading: buffered and later data is discarded (its
@@ -360,11 +360,10 @@ func (st *Stream) ResetWithError(code uint32) error {
 		st.observe()
 		return nil
 	}
-	st.transitionLocked(evSendRST, &StreamError{StreamID: st.id, Code: code})
-	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, code), false)
+	_, err := st.transitionLocked(evSendRST, code, false)
 	st.mu.Unlock()
 	st.release()
-	return nil
+	return err
 }
 
 // SetDeadline sets both deadlines.
@@ -387,31 +386,6 @@ func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.writeDeadline.set(t)
 	notify(st.sendNotify)
 	return nil
-}
-
-// transitionLocked applies ev (spec.md §3.6) and reports whether the
-// stream just became terminal; the caller then calls release after
-// unlocking. termErr records why a stream was reset.
-func (st *Stream) transitionLocked(ev streamEvent, termErr error) bool {
-	old := st.state
-	next, err := old.next(ev)
-	if err != nil || next == old {
-		return false
-	}
-	st.state = next
-	notify(st.recvNotify)
-	notify(st.sendNotify)
-	if !next.terminal() {
-		return false
-	}
-	if next == StateReset {
-		st.termErr = termErr
-		if !st.keepsData() {
-			st.buf.release()
-		}
-	}
-	st.stopTimersLocked()
-	return true
 }
 
 func (st *Stream) stopTimersLocked() {
@@ -455,10 +429,13 @@ func (st *Stream) releaseOwn() {
 func (st *Stream) sessionClosed() {
 	s := st.session
 	st.mu.Lock()
-	terminal := st.transitionLocked(evSessionClosed, s.closeErr)
+	terminal, err := st.transitionLocked(evSessionClosed, 0, false)
 	st.mu.Unlock()
 	if terminal {
 		st.releaseOwn()
+	}
+	if err != nil {
+		s.logger.Error("yamux: session end", "id", st.id, "err", err)
 	}
 }
 
@@ -467,14 +444,17 @@ func (st *Stream) sessionClosed() {
 func (st *Stream) accepted() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.hs != hsAckPending || st.state == StateReset {
+	if st.state == StateReset || !st.handshakeLocked(hsEvSendACK) {
 		return
 	}
-	st.hs = hsEstablished
 	delta := st.initialDelta()
 	st.recv.granted += delta
-	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), false)
+	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), notReply)
 }
+
+// testHookOpenTimer, if set by a test, runs when the open timer has fired
+// and before it acts on the handshake.
+var testHookOpenTimer atomic.Pointer[func(*Stream)]
 
 // armOpenTimer resets the stream if the peer does not ACK our SYN within
 // StreamOpenTimeout; the session is not affected (spec.md §8).
@@ -484,15 +464,28 @@ func (st *Stream) armOpenTimer() {
 	if st.hs != hsSynSent || st.state.terminal() {
 		return
 	}
-	st.openTimer = time.AfterFunc(st.session.config.StreamOpenTimeout, func() {
-		st.mu.Lock()
-		pending := st.hs == hsSynSent
+	st.openTimer = time.AfterFunc(st.session.config.StreamOpenTimeout, st.openTimedOut)
+}
+
+// openTimedOut resets the stream if it is still unacknowledged. The check
+// and the reset happen under one lock: an ACK processed in between would
+// otherwise see its established stream reset.
+func (st *Stream) openTimedOut() {
+	if hook := testHookOpenTimer.Load(); hook != nil {
+		(*hook)(st)
+	}
+	st.mu.Lock()
+	if st.hs != hsSynSent || st.state.terminal() {
 		st.mu.Unlock()
-		if pending {
-			st.session.logger.Debug("yamux: stream not acknowledged in time, resetting", "id", st.id)
-			st.Reset()
-		}
-	})
+		return
+	}
+	st.session.logger.Debug("yamux: stream not acknowledged in time, resetting", "id", st.id)
+	_, err := st.transitionLocked(evSendRST, 0, false)
+	st.mu.Unlock()
+	st.release()
+	if err != nil {
+		st.session.logger.Error("yamux: open timeout", "id", st.id, "err", err)
+	}
 }
 
 // armCloseTimerLocked resets a closed stream whose peer never sends its FIN.
