@@ -89,26 +89,6 @@ func openAccepted(t *testing.T, from, to network.MuxedConn) (network.MuxedStream
 	return s, r
 }
 
-// quiesce makes sure no frame is in flight towards s's side when it
-// returns: r answers with one byte, which travels behind everything r's
-// side queued before (the ACK, window updates), and s reads it.
-//
-// Tests that close a session need this: the core closes the TCP socket
-// right after writing GO_AWAY, and a socket closed with unread bytes makes
-// the kernel send RST instead of FIN. The peer may then fail a write with
-// ECONNRESET or EPIPE before it has read the GO_AWAY, and report that
-// instead of the code (seen from go-yamux and from our core alike). That
-// is the core's lingering-close work, not the adapter's.
-func quiesce(t *testing.T, s, r network.MuxedStream) {
-	t.Helper()
-	if _, err := r.Write([]byte{3}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(s, make([]byte, 1)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // isOurs reports whether c is one of our conns (only ours can be checked
 // for the local side of errors: go-yamux reports its own resets its way).
 func isOurs(c network.MuxedConn) bool {
@@ -190,12 +170,25 @@ func TestCloseWithErrorCodeReachesPeer(t *testing.T) {
 					if closer == "server" {
 						from, to = ms, mc
 					}
-					s, r := openAccepted(t, from, to)
-					quiesce(t, s, r)
+					_, r := openAccepted(t, from, to)
 					readErr := make(chan error, 1)
 					go func() {
 						_, err := r.Read(make([]byte, 1))
 						readErr <- err
+					}()
+					// The peer keeps writing while we close: frames are in
+					// flight towards the closing side, the case where a
+					// close without lingering made the kernel reset the
+					// connection and the peer lose the GO_AWAY.
+					writeErr := make(chan error, 1)
+					go func() {
+						chunk := make([]byte, 16<<10)
+						for {
+							if _, err := r.Write(chunk); err != nil {
+								writeErr <- err
+								return
+							}
+						}
 					}()
 					if err := from.CloseWithError(code); err != nil {
 						t.Fatal(err)
@@ -214,6 +207,10 @@ func TestCloseWithErrorCodeReachesPeer(t *testing.T) {
 					}
 					if !errors.Is(err, network.ErrReset) {
 						t.Fatalf("%v does not match network.ErrReset", err)
+					}
+					err = <-writeErr
+					if !errors.As(err, &ce) || ce.ErrorCode != code || !ce.Remote {
+						t.Fatalf("peer's Write during the close: %v (%T), want remote *network.ConnError code 0x%x", err, err, code)
 					}
 					if !isOurs(from) {
 						return
