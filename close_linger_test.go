@@ -53,10 +53,7 @@ func lingerPeer(raw net.Conn, id uint32) lingerResult {
 			if fh.StreamID() == id {
 				r.data += n
 			}
-			if err != nil {
-				r.err = err
-				break
-			}
+			r.err = err
 		case frame.TypeGoAway:
 			r.goAway, r.goAwayErr = true, fh.Length()
 		}

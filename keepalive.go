@@ -93,6 +93,7 @@ func (s *Session) PingContext(ctx context.Context) (time.Duration, error) {
 	sent := w.sent
 	p.mu.Unlock()
 	s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
+	s.stats.pingsSent.Add(1)
 	select {
 	case <-done:
 		return time.Since(sent), nil
@@ -142,6 +143,7 @@ func (s *Session) startKeepalive() {
 	}
 	p.mu.Unlock()
 	s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
+	s.stats.pingsSent.Add(1)
 }
 
 // stopKeepalive stops the keepalive for good: closed is set in the same
@@ -175,6 +177,7 @@ func (s *Session) keepaliveTick() {
 		id := p.kaID
 		p.mu.Unlock()
 		s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
+		s.stats.pingsSent.Add(1)
 		return
 	}
 	alive := s.framesRecv.Load() != p.kaFramesSeen

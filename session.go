@@ -57,11 +57,15 @@ type Session struct {
 	closeOnce sync.Once
 	connOnce  sync.Once
 
-	// Send side (session_send.go).
+	// Send side: the queue (sendqueue.go) and the loop's own state
+	// (session_send.go).
 	send sendQueue
+	loop sendLoopState
 
 	// Pings and keepalive (keepalive.go).
 	ping pingState
+	// Counters behind Stats (stats.go).
+	stats sessionStats
 	// framesRecv counts complete frames received: any frame proves the
 	// peer alive for keepalive purposes.
 	framesRecv atomic.Uint64
@@ -119,7 +123,7 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	s.fr = frame.NewReader(s.br, cfg.MaxStreamWindowSize)
 	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))
 	s.growFn = s.growWindow
-	s.send.init(s)
+	s.send.init()
 	s.ping.init()
 
 	go s.recvLoop()
@@ -182,6 +186,8 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	// The SYN is queued while mu is held so that SYNs leave in id order.
 	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), notReply)
 	s.mu.Unlock()
+	s.stats.streamsOpened.Add(1)
+	s.stats.windowGranted.Add(uint64(initialWindow + st.initialDelta())) // what our SYN grants
 	st.armOpenTimer()
 	return st, nil
 }
@@ -225,12 +231,14 @@ func (s *Session) AcceptStreamContext(ctx context.Context) (*Stream, error) {
 	select {
 	case st := <-s.acceptCh:
 		st.accepted()
+		s.stats.streamsAccepted.Add(1)
 		return st, nil
 	default:
 	}
 	select {
 	case st := <-s.acceptCh:
 		st.accepted()
+		s.stats.streamsAccepted.Add(1)
 		return st, nil
 	case <-s.done:
 		return nil, s.err()
@@ -275,6 +283,7 @@ func (s *Session) GoAway() error {
 	s.mu.Unlock()
 	if !already {
 		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), notReply)
+		s.stats.goAway(true, CodeNormal)
 	}
 	return nil
 }
@@ -369,6 +378,7 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 		s.mu.Unlock()
 
 		s.send.finish(mode, reason.Code)
+		s.armCloseTimer(mode)
 		// Streams go to Reset before done is closed, so that once the
 		// session reports its end (CloseChan, IsClosed) no stream still
 		// reports a live state.
@@ -400,6 +410,7 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 // GO_AWAY(protocol error), anything else closes the conn at once.
 func (s *Session) fail(err error) {
 	if errors.Is(err, ErrProtocol) {
+		s.stats.protocolErrors.Add(1)
 		s.logger.Warn("yamux: protocol error from peer", "err", err)
 		s.shutdown(&SessionError{Code: CodeProtocolError, Cause: err}, shutdownGoAway)
 		return

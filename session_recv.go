@@ -79,6 +79,7 @@ func (s *Session) readFrames() error {
 			return err
 		}
 		s.framesRecv.Add(1)
+		s.stats.bytesRecv.Add(uint64(frame.HeaderSize) + uint64(bodyLen(h)))
 		if useful {
 			s.uselessFrames = 0
 		} else if s.uselessFrames++; s.uselessFrames > maxUselessFrames {
@@ -154,6 +155,7 @@ func (s *Session) applyStreamFrame(st *Stream, h frame.Header) (bool, error) {
 		<-s.ackSlots // never blocks: the stream held the slot
 	}
 	if d.replyRST {
+		s.stats.streamProtocolErrors.Add(1)
 		if err := s.waitReplyRoom(replyReset); err != nil {
 			return false, err
 		}
@@ -216,6 +218,10 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 		case s.acceptCh <- st:
 			s.streams[id] = st
 			s.numIncoming++
+			s.stats.streamsInbound.Add(1)
+			// The spec's initial window, granted by the peer's SYN (st
+			// belongs to the acceptor now: its fields are not ours to read).
+			s.stats.windowGranted.Add(initialWindow)
 		default:
 			refuse = true
 			st = nil
@@ -224,6 +230,7 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 	s.mu.Unlock()
 	if refuse {
 		s.logger.Debug("yamux: refusing stream", "id", id, "err", ErrBacklogFull)
+		s.stats.streamsRefused.Add(1)
 		if err := s.waitReplyRoom(replyReset); err != nil {
 			return nil, err
 		}
@@ -241,6 +248,7 @@ func (s *Session) waitReplyRoom(kind replyKind) error {
 		if wait == nil {
 			return nil
 		}
+		s.stats.replyPauses.Add(1)
 		select {
 		case <-wait:
 		case <-s.done:
@@ -288,6 +296,7 @@ func (s *Session) handlePing(h frame.Header) (bool, error) {
 	switch {
 	case flags&frame.FlagSYN != 0:
 		// Exactly one pong per ping, with only ACK set (spec.md §5).
+		s.stats.pingsRecv.Add(1)
 		if err := s.waitReplyRoom(replyPong); err != nil {
 			return false, err
 		}
@@ -304,6 +313,7 @@ func (s *Session) handleGoAway(h frame.Header) error {
 		return protocolError(errSessionStream)
 	}
 	code := ErrorCode(h.Length())
+	s.stats.goAway(false, code)
 	reason := &SessionError{Code: code, Remote: true, Cause: ErrRemoteGoAway}
 	if code != CodeNormal {
 		s.logger.Debug("yamux: peer went away with an error", "code", code)

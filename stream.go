@@ -2,6 +2,7 @@ package yamux
 
 import (
 	"io"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,9 @@ type Stream struct {
 
 	// writeMu serialises Write calls, so one Write's frames stay together.
 	writeMu sync.Mutex
+	// ticket is the stream's place in line for send-queue room (guarded
+	// by the queue; one per stream, since Writes are serialised).
+	ticket sendTicket
 
 	// Guarded by mu.
 	mu         sync.Mutex
@@ -44,6 +48,11 @@ type Stream struct {
 	ackHeld      bool // holds a slot of the session's ACK backlog
 	openTimer    *time.Timer
 	closeTimer   *time.Timer
+	// appending: a Write is copying DATA into the send queue without mu;
+	// a FIN asked for meanwhile waits in finPending/finFlags.
+	appending  bool
+	finPending bool
+	finFlags   frame.Flags
 
 	// 1-buffered wake-ups for blocked Read and Write.
 	recvNotify chan struct{}
@@ -201,6 +210,7 @@ func (st *Stream) sendWindowUpdateLocked() {
 	st.grown += st.recv.size - before
 	if delta > 0 {
 		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), notReply)
+		s.stats.windowGranted.Add(uint64(delta))
 	}
 }
 
@@ -219,7 +229,7 @@ func (st *Stream) Write(b []byte) (int, error) {
 	st.writeMu.Lock()
 	defer st.writeMu.Unlock()
 	s := st.session
-	q := &s.send
+	defer s.send.leave(&st.ticket)
 	maxMsg := s.config.MaxMessageSize
 	total := 0
 	for {
@@ -246,31 +256,21 @@ func (st *Stream) Write(b []byte) (int, error) {
 		}
 		var wait <-chan struct{}
 		if st.sendWindow == 0 {
+			st.mu.Unlock()
+			s.send.leave(&st.ticket) // waiting for the peer, not for room
 			wait = st.sendNotify
 		} else {
-			q.mu.Lock()
-			if q.finishing {
-				q.mu.Unlock()
-				st.mu.Unlock()
+			n, qwait, closed := st.queueData(b[:min(len(b), maxMsg, int(st.sendWindow))])
+			if closed {
 				return total, s.err()
 			}
-			want := min(len(b), maxMsg, int(st.sendWindow))
-			room, spaceCh := q.dataRoomLocked(min(want, minMessageSize))
-			if spaceCh == nil {
-				n := min(want, room)
-				q.appendRingLocked(frame.New(frame.TypeData, st.flagsLocked(), st.id, uint32(n)), b[:n])
-				q.mu.Unlock()
-				st.sendWindow -= uint32(n)
-				st.mu.Unlock()
-				q.wake()
-				total += n
-				b = b[n:]
+			total += n
+			b = b[n:]
+			if qwait == nil {
 				continue
 			}
-			q.mu.Unlock()
-			wait = spaceCh
+			wait = qwait
 		}
-		st.mu.Unlock()
 		select {
 		case <-wait:
 		case <-st.sendNotify:
@@ -280,12 +280,46 @@ func (st *Stream) Write(b []byte) (int, error) {
 	}
 }
 
+// queueData queues one DATA frame of p (at most the send window) and
+// returns with st.mu released. The window is reserved under st.mu, but
+// the bytes are copied into the send queue without it, so a large Write
+// never holds up the receive loop's delivery to this stream; a FIN asked
+// for meanwhile (CloseWrite) waits for the copy (appending), so it still
+// follows the DATA.
+func (st *Stream) queueData(p []byte) (n int, wait <-chan struct{}, closed bool) {
+	want := len(p)
+	st.sendWindow -= uint32(want)
+	flags := st.flagsLocked()
+	st.appending = true
+	st.mu.Unlock()
+
+	n, wait, closed = st.session.send.writeData(&st.ticket, st.id, flags, p, min(want, minMessageSize))
+
+	st.mu.Lock()
+	st.appending = false
+	if back := uint64(want - n); back > 0 {
+		st.sendWindow = uint32(min(uint64(st.sendWindow)+back, math.MaxUint32))
+	}
+	if n == 0 && flags&frame.FlagACK != 0 {
+		// The ACK this frame was to carry goes on its own.
+		st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0), notReply)
+	}
+	if st.finPending {
+		st.finPending = false
+		if st.state != StateReset { // a RST since makes the FIN moot
+			st.session.send.fin(frame.New(frame.TypeWindowUpdate, st.finFlags, st.id, 0))
+		}
+	}
+	st.mu.Unlock()
+	return n, wait, closed
+}
+
 // writableLocked says whether DATA may be sent now.
 func (st *Stream) writableLocked() error {
-	switch st.state {
-	case StateOpen, StateHalfClosedRecv:
+	switch {
+	case st.state.canSend():
 		return nil
-	case StateReset:
+	case st.state == StateReset:
 		return st.termErr
 	}
 	return ErrStreamClosed
@@ -307,8 +341,14 @@ func (st *Stream) CloseWrite() error {
 	return err
 }
 
-// finLocked queues our FIN (flags include it) behind the stream's DATA.
+// finLocked queues our FIN (flags include it) behind the stream's DATA:
+// at once, or, while a Write is copying its DATA into the send queue, as
+// soon as that copy is done (queueData).
 func (st *Stream) finLocked(flags frame.Flags) {
+	if st.appending {
+		st.finPending, st.finFlags = true, flags
+		return
+	}
 	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
 }
 
@@ -450,6 +490,7 @@ func (st *Stream) accepted() {
 	delta := st.initialDelta()
 	st.recv.granted += delta
 	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), notReply)
+	st.session.stats.windowGranted.Add(uint64(delta))
 }
 
 // testHookOpenTimer, if set by a test, runs when the open timer has fired

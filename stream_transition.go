@@ -86,6 +86,12 @@ func (st *Stream) transitionLocked(ev streamEvent, code uint32, replied bool) (b
 	}
 	if next == StateReset && old != StateReset {
 		st.cause = causeOf(ev)
+		switch st.cause {
+		case causeLocalReset:
+			st.session.stats.resetLocal.Add(1)
+		case causeRemoteReset:
+			st.session.stats.resetRemote.Add(1)
+		}
 		switch ev {
 		case evSessionClosed:
 			st.termErr = st.session.err()
