@@ -25,6 +25,18 @@
 // incoming-stream limit of our own because go-libp2p's resource manager
 // limits streams. The package logs nothing unless Config.Logger is set.
 //
+// # Resource manager
+//
+// Each stream's receive window is accounted in the connection's
+// go-libp2p peer scope, as with the stock transport: a stream opens a span
+// of the scope (yamux.Config.MemoryManager), reserves its 256 KiB initial
+// window at priority 255 when it is opened or accepted, and each window
+// growth at priority 128; the span is done when the stream closes, is
+// reset or the connection ends. A refused initial window fails OpenStream
+// with the resource manager's error (network.ErrResourceLimitExceeded) or
+// resets the peer's stream; a refused growth keeps the window as it is.
+// The connection lives on either way.
+//
 // # Errors
 //
 // Errors are translated the way go-libp2p code expects them: a reset

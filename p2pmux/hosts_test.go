@@ -52,7 +52,15 @@ func (k muxerKind) transport() network.Multiplexer {
 // go-libp2p's default limits. It serves the echo protocol.
 func newHost(t testing.TB, kind muxerKind) host.Host {
 	t.Helper()
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(rcmgr.DefaultLimits.AutoScale()))
+	h, _ := newHostLimits(t, kind, rcmgr.DefaultLimits.AutoScale())
+	return h
+}
+
+// newHostLimits is newHost with the resource manager's limits given; it
+// also returns the resource manager.
+func newHostLimits(t testing.TB, kind muxerKind, limits rcmgr.ConcreteLimitConfig) (host.Host, network.ResourceManager) {
+	t.Helper()
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +85,7 @@ func newHost(t testing.TB, kind muxerKind) host.Host {
 		}
 		s.Close()
 	})
-	return h
+	return h, rm
 }
 
 // connect dials b from a and waits until identify has completed on both

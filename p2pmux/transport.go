@@ -68,13 +68,26 @@ func (t *Transport) Config() *yamux.Config {
 // NewConn starts a session over nc: the server side when isServer is
 // true (it opens even stream ids), the client side otherwise.
 //
-// The scope is go-libp2p's peer scope of the connection. The core has no
-// memory hook yet, so stream windows are bounded by the session's own
-// receive budget (Config.MaxSessionReceiveBuffer) rather than reserved in
-// the scope; stream counts are limited by the resource manager above the
-// muxer as usual.
+// The scope is go-libp2p's peer scope of the connection. When it is not
+// nil, every stream opens a span of it (scope.BeginSpan) as its
+// yamux.MemoryManager, as the stock transport does: the initial window is
+// reserved at priority 255 (a refusal fails OpenStream, or resets an
+// inbound stream), window growth at priority 128 (a refusal keeps the
+// window as it is), and the span is done when the stream ends. The
+// resource manager then bounds the receive windows instead of the
+// session's own budget; it limits the number of streams above the muxer
+// as usual.
 func (t *Transport) NewConn(nc net.Conn, isServer bool, scope network.PeerScope) (network.MuxedConn, error) {
 	config := t.config
+	if scope != nil {
+		config.MemoryManager = func() (yamux.MemoryManager, error) {
+			span, err := scope.BeginSpan()
+			if err != nil {
+				return nil, err
+			}
+			return span, nil
+		}
+	}
 	var (
 		sess *yamux.Session
 		err  error
