@@ -313,11 +313,14 @@ func TestMemoryManagerSessionsDieMidTransfer(t *testing.T) {
 							started <- struct{}{}
 							return
 						}
-						wg.Go(func() { io.Copy(io.Discard, st) })
 						chunk := make([]byte, 32<<10)
 						chunk[0] = 'E'
 						st.Write(chunk)
+						// The echo of the first byte: the server has
+						// accepted the stream, so both sides account for it.
+						io.ReadFull(st, chunk[:1])
 						started <- struct{}{}
+						wg.Go(func() { io.Copy(io.Discard, st) })
 						for {
 							if _, err := st.Write(chunk); err != nil {
 								return
@@ -341,8 +344,8 @@ func TestMemoryManagerSessionsDieMidTransfer(t *testing.T) {
 				waitServer()
 				cl.balanced(t, fmt.Sprintf("round %d client", round))
 				sl.balanced(t, fmt.Sprintf("round %d server", round))
-				if cl.created == 0 || sl.created == 0 {
-					t.Fatalf("round %d: %d client and %d server managers: the transfer never started", round, cl.created, sl.created)
+				if cl.created != 64 || sl.created != 64 {
+					t.Fatalf("round %d: %d client and %d server managers, want 64 each", round, cl.created, sl.created)
 				}
 			}
 		})
