@@ -6,6 +6,7 @@ import (
 	"net"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/yamuxgo/yamux"
 )
@@ -128,6 +129,60 @@ func TestEOFAfterFINSurvivesSessionEnd(t *testing.T) {
 				got, err = io.ReadAll(sopen)
 				if string(got) != "part" || !errors.Is(err, yamux.ErrSessionShutdown) {
 					t.Errorf("open stream after session end: ReadAll = %q, %v; want the data, then ErrSessionShutdown", got, err)
+				}
+			})
+		})
+	}
+}
+
+// TestConcurrentReadersWake: every Read blocked on a stream, not just one,
+// sees a deadline set while they wait and the peer's FIN (found by
+// nettest's ConcurrentMethods hanging about once in 400 runs: a single
+// 1-buffered wake-up was shared by all readers).
+func TestConcurrentReadersWake(t *testing.T) {
+	const readers = 4
+	for _, end := range []string{"deadline", "FIN"} {
+		t.Run(end, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				client, server := memSessions(t)
+				st, err := client.OpenStream()
+				if err != nil {
+					t.Fatal(err)
+				}
+				st.Write([]byte("x"))
+				sst, err := server.AcceptStream()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.ReadFull(sst, make([]byte, 1)); err != nil {
+					t.Fatal(err)
+				}
+				errs := make(chan error, readers)
+				for range readers {
+					go func() {
+						_, err := sst.Read(make([]byte, 8))
+						errs <- err
+					}()
+				}
+				synctest.Wait()
+				want := io.EOF
+				if end == "deadline" {
+					sst.SetReadDeadline(time.Now().Add(time.Second))
+					want = yamux.ErrTimeout
+				} else {
+					st.CloseWrite()
+				}
+				time.Sleep(2 * time.Second)
+				synctest.Wait()
+				for i := range readers {
+					select {
+					case err := <-errs:
+						if !errors.Is(err, want) {
+							t.Errorf("reader %d: %v, want %v", i, err, want)
+						}
+					default:
+						t.Fatalf("%d of %d readers still blocked after the %s", readers-i, readers, end)
+					}
 				}
 			})
 		})

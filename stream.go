@@ -145,6 +145,17 @@ func notify(ch chan struct{}) {
 // reset it returns a *StreamError; after the session ended it returns what
 // is still buffered, then the session's error.
 func (st *Stream) Read(b []byte) (int, error) {
+	n, err := st.read(b)
+	if err != nil {
+		// Pass the wake-up on: concurrent Reads share one 1-buffered
+		// notification, and what ended this one (a deadline, EOF, a
+		// reset) ends them too.
+		notify(st.recvNotify)
+	}
+	return n, err
+}
+
+func (st *Stream) read(b []byte) (int, error) {
 	s := st.session
 	for {
 		if st.readDeadline.passed() {
