@@ -8,7 +8,7 @@ FUZZ_TARGETS  := ./internal/frame:FuzzParseHeader ./internal/frame:FuzzReader .:
                  ./noise:FuzzDecodePayload ./noise:FuzzPublicKey ./noise:FuzzHandshake ./noise:FuzzRecordReader \
                  ./multistream:FuzzReadMessage ./multistream:FuzzNegotiate ./identify:FuzzUnmarshal
 
-.PHONY: check fmt vet staticcheck test interop interop-libp2p fuzz bench-smoke bench example
+.PHONY: check fmt vet staticcheck test test-p2pmux interop interop-libp2p fuzz bench-smoke bench example
 
 check: fmt vet staticcheck test interop interop-libp2p fuzz bench-smoke
 
@@ -19,17 +19,24 @@ fmt:
 vet:
 	$(GO) vet ./...
 	cd interop && $(GO) vet ./...
+	cd p2pmux && $(GO) vet ./...
 	cd interop/libp2p && $(GO) vet ./...
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 	cd interop && $(GO) run $(STATICCHECK) ./...
+	cd p2pmux && $(GO) run $(STATICCHECK) ./...
 	cd interop/libp2p && $(GO) run $(STATICCHECK) ./...
 
-test:
+test: test-p2pmux
 	$(GO) test -race -shuffle=on -count=1 ./...
 	# Allocation counts need sync.Pool intact, which -race is not.
 	$(GO) test -count=1 -run='NoAllocs' ./noise/
+
+# The go-libp2p adapter is its own module (go-libp2p stays out of the root
+# go.mod): go-libp2p's muxer testsuite and host-to-host interop, under -race.
+test-p2pmux:
+	cd p2pmux && $(GO) test -race -shuffle=on -count=1 ./...
 
 # Interop with real peers: hashicorp/yamux, go-yamux (Go, in-process) and
 # @chainsafe/libp2p-yamux, yamux-js (Node, from interop/js/package-lock.json).

@@ -83,6 +83,11 @@ type Config struct {
 	// no stream for this long, so a peer that never closes cannot keep a
 	// drained session open (spec.md §6.3).
 	GoAwayDrainTimeout time.Duration
+	// MemoryManager, when set, is called once per stream, opened or
+	// accepted, for the manager that accounts for its receive window (see
+	// MemoryManager); window growth is then reserved from it instead of
+	// from MaxSessionReceiveBuffer. Nil keeps the session budget.
+	MemoryManager func() (MemoryManager, error)
 	// Logger receives debug and warning records; nil is silent.
 	Logger *slog.Logger
 }

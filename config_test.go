@@ -3,6 +3,7 @@ package yamux_test
 import (
 	"bytes"
 	"io"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -42,7 +43,9 @@ func TestDefaultConfig(t *testing.T) {
 		GoAwayDrainTimeout:      30 * time.Second,
 		Logger:                  nil,
 	}
-	if *got != want {
+	// Config holds a func field (MemoryManager), so it is compared with
+	// reflect.DeepEqual, which treats two nil funcs as equal.
+	if !reflect.DeepEqual(*got, want) {
 		t.Fatalf("DefaultConfig() = %+v, want %+v", *got, want)
 	}
 	if err := yamux.VerifyConfig(got); err != nil {
@@ -307,7 +310,7 @@ func TestZeroConfigSession(t *testing.T) {
 	}
 	st.Close()
 
-	if *ccfg != (yamux.Config{}) || *scfg != (yamux.Config{}) {
+	if !reflect.DeepEqual(*ccfg, yamux.Config{}) || !reflect.DeepEqual(*scfg, yamux.Config{}) {
 		t.Fatalf("configs after use = %+v, %+v; want untouched zero values", *ccfg, *scfg)
 	}
 }
@@ -331,7 +334,7 @@ func TestConfigNotMutated(t *testing.T) {
 			t.Fatalf("config %d: client Close: %v", i, err)
 		}
 		waitClosed(t, server, 10*time.Second)
-		if *cfg != before {
+		if !reflect.DeepEqual(*cfg, before) {
 			t.Errorf("config %d after a session = %+v, want unchanged %+v", i, *cfg, before)
 		}
 	}
@@ -344,7 +347,7 @@ func TestVerifyConfigDoesNotMutate(t *testing.T) {
 	if err := yamux.VerifyConfig(cfg); err == nil {
 		t.Fatalf("VerifyConfig(AcceptBacklog -1) = nil, want an error")
 	}
-	if *cfg != before {
+	if !reflect.DeepEqual(*cfg, before) {
 		t.Fatalf("config after VerifyConfig = %+v, want unchanged %+v", *cfg, before)
 	}
 }

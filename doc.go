@@ -21,7 +21,9 @@
 // Flow control is per stream: each direction starts with a 256 KiB window
 // that the receiver re-opens as the application reads, and that grows with
 // the measured round-trip time up to Config.MaxStreamWindowSize, within a
-// per-session budget (Config.MaxSessionReceiveBuffer).
+// per-session budget (Config.MaxSessionReceiveBuffer), or, with
+// Config.MemoryManager, within what an application-wide manager grants
+// each stream (memory.go; go-libp2p's resource manager plugs in there).
 //
 // # Concurrency
 //

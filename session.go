@@ -153,11 +153,24 @@ func (s *Session) Open() (net.Conn, error) {
 }
 
 // OpenStreamContext is OpenStream honouring ctx while it waits for room in
-// the ACK backlog.
+// the ACK backlog. With Config.MemoryManager, a refused reservation fails
+// it with an error matching ErrMemoryRefused.
 func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	if err := s.openErr(); err != nil {
 		return nil, err
 	}
+	mem, err := s.reserveStream()
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.openStream(ctx, mem)
+	if err != nil {
+		mem.done()
+	}
+	return st, err
+}
+
+func (s *Session) openStream(ctx context.Context, mem *streamMemory) (*Stream, error) {
 	select {
 	case s.ackSlots <- struct{}{}:
 	case <-ctx.Done():
@@ -181,6 +194,7 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	}
 	s.nextID += 2
 	st := newStream(s, id, hsSynSent)
+	st.mem = mem
 	st.ackHeld = true
 	s.streams[id] = st
 	// The SYN is queued while mu is held so that SYNs leave in id order.

@@ -183,7 +183,7 @@ func (s *Session) applyStreamFrame(st *Stream, h frame.Header) (bool, error) {
 
 // incomingStream handles a SYN. It returns nil when the stream is refused
 // (RST sent) or the session is ending.
-func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
+func (s *Session) incomingStream(h frame.Header) (st *Stream, err error) {
 	id := h.StreamID()
 	if (id%2 == 1) == s.client {
 		return nil, protocolError(fmt.Errorf("%w: %d", errWrongParity, id))
@@ -191,6 +191,13 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 	if h.Type() == frame.TypeData && h.Length() > initialWindow {
 		return nil, protocolError(errSYNBodyTooLong)
 	}
+	// Reserved before taking mu: the manager is not called under it.
+	mem, memErr := s.reserveStream()
+	defer func() {
+		if st == nil {
+			mem.done()
+		}
+	}()
 	s.mu.Lock()
 	if _, live := s.streams[id]; live {
 		s.mu.Unlock()
@@ -210,10 +217,10 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 			return nil, protocolError(errRapidReset)
 		}
 	}
-	refuse := s.localGoAway || s.remoteGoAway != nil || atLimit
-	var st *Stream
+	refuse := s.localGoAway || s.remoteGoAway != nil || atLimit || memErr != nil
 	if !refuse {
 		st = newStream(s, id, hsAckPending)
+		st.mem = mem
 		select {
 		case s.acceptCh <- st:
 			s.streams[id] = st
@@ -229,7 +236,11 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 	}
 	s.mu.Unlock()
 	if refuse {
-		s.logger.Debug("yamux: refusing stream", "id", id, "err", ErrBacklogFull)
+		reason := ErrBacklogFull
+		if memErr != nil {
+			reason = memErr
+		}
+		s.logger.Debug("yamux: refusing stream", "id", id, "err", reason)
 		s.stats.streamsRefused.Add(1)
 		if err := s.waitReplyRoom(replyReset); err != nil {
 			return nil, err

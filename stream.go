@@ -43,7 +43,8 @@ type Stream struct {
 	observed     bool // the application has seen the stream's end
 	sendWindow   uint32
 	recv         recvWindow
-	grown        uint32 // window growth reserved from the session budget
+	grown        uint32        // window growth reserved from the session budget
+	mem          *streamMemory // Config.MemoryManager's accounting; nil without one (set before the stream is shared)
 	buf          recvBuffer
 	ackHeld      bool // holds a slot of the session's ACK backlog
 	openTimer    *time.Timer
@@ -212,12 +213,15 @@ func (st *Stream) read(b []byte) (int, error) {
 // sendWindowUpdateLocked queues a window update if enough has been read
 // (spec.md §4.3).
 func (st *Stream) sendWindowUpdateLocked() {
-	if st.state == StateReset || st.recv.credit(uint32(st.buf.Len())) < st.recv.size/2 {
+	// Not once terminal: the stream's window memory (session budget or
+	// Config.MemoryManager) is released then, and growing it after that
+	// would reserve bytes nothing gives back.
+	if st.state.terminal() || st.recv.credit(uint32(st.buf.Len())) < st.recv.size/2 {
 		return
 	}
 	s := st.session
 	before := st.recv.size
-	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.config.MaxStreamWindowSize, s.growFn)
+	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.config.MaxStreamWindowSize, st.mem.growOr(s.growFn))
 	st.grown += st.recv.size - before
 	if delta > 0 {
 		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), notReply)
@@ -470,7 +474,7 @@ func (st *Stream) releaseOwn() {
 	if ack {
 		<-s.ackSlots
 	}
-	s.releaseWindow(grown)
+	st.releaseMemory(grown)
 	st.readDeadline.stop()
 	st.writeDeadline.stop()
 }
