@@ -126,9 +126,12 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	s.send.init()
 	s.ping.init()
 
+	// The first ping is registered before the receive loop can read
+	// anything: a peer whose first bytes end the session must find it
+	// there for shutdown to clear, not race it.
+	s.startKeepalive()
 	go s.recvLoop()
 	go s.sendLoop()
-	s.startKeepalive()
 	return s, nil
 }
 
