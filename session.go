@@ -20,10 +20,12 @@ import (
 // ErrSessionShutdown.
 type Session struct {
 	// Immutable after construction.
-	conn   io.ReadWriteCloser
-	config Config
-	client bool
-	logger *slog.Logger
+	conn io.ReadWriteCloser
+	// buffersWriter is conn when it takes whole batches (BuffersWriter).
+	buffersWriter BuffersWriter
+	config        Config
+	client        bool
+	logger        *slog.Logger
 
 	// Owned by recvLoop.
 	br            *bufio.Reader
@@ -119,6 +121,7 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	} else {
 		s.nextID = 2
 	}
+	s.buffersWriter, _ = conn.(BuffersWriter)
 	s.br = bufio.NewReaderSize(conn, readBufferSize)
 	s.fr = frame.NewReader(s.br, cfg.MaxStreamWindowSize)
 	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))

@@ -22,6 +22,16 @@ const closeFlushTimeout = time.Second
 // ConnectionWriteTimeout.
 const lingerTimeout = time.Second
 
+// BuffersWriter is implemented by connections that write a whole batch of
+// buffers as one unit, such as a security layer that seals them into as
+// few records as possible (noise.Conn). The send loop hands such a
+// connection each batch in one call; on any other connection it uses
+// net.Buffers.WriteTo, which is one writev on a socket but one Write per
+// buffer elsewhere.
+type BuffersWriter interface {
+	WriteBuffers(bufs [][]byte) (int64, error)
+}
+
 // sendLoopState is owned by the send loop (closeTimer: armed by shutdown
 // before done is closed, then the loop's).
 type sendLoopState struct {
@@ -109,8 +119,13 @@ func (s *Session) writeBatch(b sendBatch, extra []byte) error {
 		l.bufs = append(l.bufs, extra)
 	}
 	l.writeTimer.Reset(s.config.ConnectionWriteTimeout)
-	l.writing = l.bufs                  // WriteTo consumes its receiver; l.bufs keeps the backing array
-	_, err := l.writing.WriteTo(s.conn) // writev on a *net.TCPConn
+	var err error
+	if s.buffersWriter != nil {
+		_, err = s.buffersWriter.WriteBuffers(l.bufs)
+	} else {
+		l.writing = l.bufs                 // WriteTo consumes its receiver; l.bufs keeps the backing array
+		_, err = l.writing.WriteTo(s.conn) // writev on a *net.TCPConn
+	}
 	l.writeTimer.Stop()
 	if err != nil && l.timedOut.Load() {
 		return ErrConnectionWriteTimeout
