@@ -66,6 +66,13 @@ func goTool() string {
 	return "go"
 }
 
+// binEnv is the environment the command runs in: ours, with the race
+// detector's default one-second pause at exit turned off (a race still
+// makes the binary exit 66, which fails the test).
+func binEnv() []string {
+	return append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+}
+
 // result is how a finished command ended.
 type result struct {
 	stdout, stderr string
@@ -79,6 +86,7 @@ func runYamux(t *testing.T, limit time.Duration, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, yamuxBin, args...)
+	cmd.Env = binEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -133,6 +141,7 @@ type process struct {
 func startYamux(t *testing.T, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(yamuxBin, args...)
+	cmd.Env = binEnv()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

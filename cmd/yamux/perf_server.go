@@ -22,16 +22,26 @@ type perfServer struct {
 
 	counters perf.Counters
 	verified atomic.Uint64
-	inFlight sync.WaitGroup
 
-	mu   sync.Mutex
-	errs []error // guarded by mu
+	mu     sync.Mutex
+	errs   []error       // guarded by mu
+	active int           // exchanges in flight; guarded by mu
+	idle   chan struct{} // closed when active drops to 0; guarded by mu
 }
 
 // handle serves one exchange on st and closes it.
 func (s *perfServer) handle(ctx context.Context, st perf.Stream) {
-	s.inFlight.Add(1)
-	defer s.inFlight.Done()
+	s.mu.Lock()
+	s.active++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.active--; s.active == 0 && s.idle != nil {
+			close(s.idle)
+			s.idle = nil
+		}
+		s.mu.Unlock()
+	}()
 	res, err := perf.Serve(ctx, st, perf.ServeOptions{Verify: s.verify, Counters: &s.counters})
 	if c, ok := st.(interface{ Close() error }); ok {
 		c.Close()
@@ -63,15 +73,20 @@ func (s *perfServer) logger() *slog.Logger {
 
 // wait waits a bounded time for the exchanges in flight to finish.
 func (s *perfServer) wait(ctx context.Context) {
-	done := make(chan struct{})
-	go func() {
-		s.inFlight.Wait()
-		close(done)
-	}()
+	s.mu.Lock()
+	if s.active == 0 {
+		s.mu.Unlock()
+		return
+	}
+	if s.idle == nil {
+		s.idle = make(chan struct{})
+	}
+	idle := s.idle
+	s.mu.Unlock()
 	t := time.NewTimer(5 * time.Second)
 	defer t.Stop()
 	select {
-	case <-done:
+	case <-idle:
 	case <-t.C:
 	case <-ctx.Done():
 	}
