@@ -11,36 +11,48 @@ import (
 	"time"
 )
 
-// TestPerfInProcessInsecureSummary runs `yamux perf --insecure` as a user
-// would and reads the summary table.
-func TestPerfInProcessInsecureSummary(t *testing.T) {
-	args := []string{"perf", "--insecure", "--streams", "3", "--bytes", "8MiB"}
-	r := runYamux(t, 60*time.Second, args...)
-	r.wantCode(t, exitOK, args...)
-	if r.stderr != "" {
-		t.Errorf("stderr %q, want nothing", r.stderr)
-	}
-	out := r.stdout
-	for _, re := range []string{
-		`(?m)^Connected to /ip4/127\.0\.0\.1/tcp/\d+ \(in-process server\), TCP \+ Yamux \(no security\)$`,
-		`(?m)^\[ ID\] Direction +Time +Transfer +Bitrate$`,
-		`(?m)^\[SUM\] upload +\d+\.\d\d sec +24\.00 MiB +\d+\.\d\d [KMG]?bit/s$`,
-		`(?m)^\[SUM\] download +\d+\.\d\d sec +24\.00 MiB +\d+\.\d\d [KMG]?bit/s$`,
-		`(?m)^Fairness +upload +slowest stream .*, min/max (0\.\d\d|1\.00)$`,
-		`(?m)^Setup +TCP \d+\.\d{3} ms, security none, muxer \d+\.\d{3} ms, total \d+\.\d{3} ms$`,
-		`(?m)^RTT +Yamux ping idle \d+\.\d{3} ms`,
-		`(?m)^Verified +every byte against the pattern: upload 24\.00 MiB \(by the server\), download 24\.00 MiB$`,
-		`(?m)^CPU +\d+\.\d\d s user \+ \d+\.\d\d s system, \d+\.\d{3} ms per MiB moved \(client and server\)$`,
+// TestPerfInProcessSummary runs `yamux perf` with no address, secured and
+// --insecure, as a user would, and reads the summary table.
+func TestPerfInProcessSummary(t *testing.T) {
+	for _, tc := range []struct {
+		name, flag, stack, security string
+	}{
+		{"secured", "", `TCP \+ Noise \+ Yamux \(muxer agreed inside Noise\)`, `noise \d+\.\d{3} ms`},
+		{"insecure", "--insecure", `TCP \+ Yamux \(no security\)`, "none"},
 	} {
-		if !regexp.MustCompile(re).MatchString(out) {
-			t.Errorf("summary lacks a line matching %s:\n%s", re, out)
-		}
-	}
-	for _, dir := range []string{"upload", "download"} {
-		re := regexp.MustCompile(`(?m)^\[  [123]\] ` + dir + ` +\d+\.\d\d sec +8\.00 MiB `)
-		if n := len(re.FindAllString(out, -1)); n != 3 {
-			t.Errorf("%d per-stream %s rows of 8.00 MiB, want 3:\n%s", n, dir, out)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"perf", "--streams", "3", "--bytes", "8MiB"}
+			if tc.flag != "" {
+				args = append(args, tc.flag)
+			}
+			r := runYamux(t, 60*time.Second, args...)
+			r.wantCode(t, exitOK, args...)
+			if r.stderr != "" {
+				t.Errorf("stderr %q, want nothing", r.stderr)
+			}
+			out := r.stdout
+			for _, re := range []string{
+				`(?m)^Connected to /ip4/127\.0\.0\.1/tcp/\d+(/p2p/12D3KooW\w+)? \(in-process server\), ` + tc.stack + `$`,
+				`(?m)^\[ ID\] Direction +Time +Transfer +Bitrate$`,
+				`(?m)^\[SUM\] upload +\d+\.\d\d sec +24\.00 MiB +\d+\.\d\d [KMG]?bit/s$`,
+				`(?m)^\[SUM\] download +\d+\.\d\d sec +24\.00 MiB +\d+\.\d\d [KMG]?bit/s$`,
+				`(?m)^Fairness +upload +slowest stream .*, min/max (0\.\d\d|1\.00)$`,
+				`(?m)^Setup +TCP \d+\.\d{3} ms, security ` + tc.security + `, muxer \d+\.\d{3} ms, total \d+\.\d{3} ms$`,
+				`(?m)^RTT +Yamux ping idle \d+\.\d{3} ms`,
+				`(?m)^Verified +every byte against the pattern: upload 24\.00 MiB \(by the server\), download 24\.00 MiB$`,
+				`(?m)^CPU +\d+\.\d\d s user \+ \d+\.\d\d s system, \d+\.\d{3} ms per MiB moved \(client and server\)$`,
+			} {
+				if !regexp.MustCompile(re).MatchString(out) {
+					t.Errorf("summary lacks a line matching %s:\n%s", re, out)
+				}
+			}
+			for _, dir := range []string{"upload", "download"} {
+				re := regexp.MustCompile(`(?m)^\[  [123]\] ` + dir + ` +\d+\.\d\d sec +8\.00 MiB `)
+				if n := len(re.FindAllString(out, -1)); n != 3 {
+					t.Errorf("%d per-stream %s rows of 8.00 MiB, want 3:\n%s", n, dir, out)
+				}
+			}
+		})
 	}
 }
 

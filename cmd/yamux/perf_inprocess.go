@@ -2,143 +2,113 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
+	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/yamuxgo/yamux"
+	"github.com/yamuxgo/yamux/identify"
+	"github.com/yamuxgo/yamux/peer"
 	"github.com/yamuxgo/yamux/perf"
 )
 
-// startInProcess starts a perf server on 127.0.0.1 inside this process and
-// dials it.
+// startInProcess starts the serve stack on 127.0.0.1 inside this process
+// and dials it, so one process measures both ends.
 func startInProcess(ctx context.Context, o *perfOptions) (*perfTarget, error) {
-	if !o.insecure {
-		return nil, errors.New("the secured in-process run needs the libp2p host, which is not built yet: use --insecure")
-	}
-	return startInProcessRaw(ctx, o)
-}
-
-// rawServer is a raw-Yamux perf server: every stream of every session is a
-// perf exchange, with no protocol negotiation.
-type rawServer struct {
-	ln   net.Listener
-	perf *perfServer
-	ctx  context.Context
-	stop context.CancelFunc
-
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	sessions []*yamux.Session // guarded by mu
-}
-
-func newRawServer(srv *perfServer) (*rawServer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	serverKey, err := peer.GenerateEd25519Key(nil)
 	if err != nil {
-		return nil, fmt.Errorf("listening on 127.0.0.1: %w", err)
+		return nil, fmt.Errorf("generating the server's key: %w", err)
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	s := &rawServer{ln: ln, perf: srv, ctx: ctx, stop: stop}
-	s.wg.Go(s.acceptLoop)
-	return s, nil
-}
-
-func (s *rawServer) acceptLoop() {
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		sess, err := yamux.Server(conn, nil)
-		if err != nil {
-			conn.Close()
-			continue
-		}
-		s.mu.Lock()
-		s.sessions = append(s.sessions, sess)
-		s.mu.Unlock()
-		s.wg.Go(func() {
-			for {
-				st, err := sess.AcceptStream()
-				if err != nil {
-					return
-				}
-				s.wg.Go(func() { s.perf.handle(s.ctx, st) })
-			}
-		})
-	}
-}
-
-// close stops accepting, ends every session and waits for all goroutines.
-func (s *rawServer) close() {
-	s.ln.Close()
-	s.stop()
-	s.mu.Lock()
-	for _, sess := range s.sessions {
-		sess.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-}
-
-func startInProcessRaw(ctx context.Context, o *perfOptions) (*perfTarget, error) {
-	srv := &perfServer{verify: true}
-	rs, err := newRawServer(srv)
-	if err != nil {
+	quiet := slog.New(slog.DiscardHandler)
+	srv := &perfServer{verify: true, log: quiet}
+	var ss *stackServer
+	ss = newStackServer(serverKey, o.insecure, quiet, serverHandlers(serverKey, srv, func() string { return ss.addr() }, quiet))
+	if err := ss.listen("/ip4/127.0.0.1/tcp/0"); err != nil {
 		return nil, err
 	}
-	addr := rs.ln.Addr().(*net.TCPAddr)
-	t, err := dialRaw(ctx, o, addr.String())
+	stopServer := func() { ss.shutdown(0, nil) }
+	t, err := dialTarget(ctx, o, ss.addr())
 	if err != nil {
-		rs.close()
+		stopServer()
 		return nil, err
 	}
-	t.addr = fmt.Sprintf("/ip4/%s/tcp/%d", addr.IP, addr.Port)
 	t.inProcess = true
 	t.verifyContent = true
 	t.server = srv
 	closeClient := t.closeFn
 	t.closeFn = func() error {
 		err := closeClient()
-		rs.close()
+		stopServer()
 		return err
 	}
 	return t, nil
 }
 
-// dialRaw dials hostport over TCP and runs a Yamux client on it, with no
-// security and no negotiation: every stream is a perf exchange.
-func dialRaw(ctx context.Context, o *perfOptions, hostport string) (*perfTarget, error) {
-	var setup setupTimes
-	t0 := time.Now()
-	d := net.Dialer{Timeout: o.timeout}
-	conn, err := d.DialContext(ctx, "tcp", hostport)
+// dialPerfTarget connects to the perf server the user named.
+func dialPerfTarget(ctx context.Context, o *perfOptions) (*perfTarget, error) {
+	return dialTarget(ctx, o, o.target)
+}
+
+func dialTarget(ctx context.Context, o *perfOptions, addr string) (*perfTarget, error) {
+	tg, err := parseTarget(addr)
 	if err != nil {
-		return nil, fmt.Errorf("dialing %s: %w", hostport, err)
+		return nil, err
 	}
-	setup.TCP = time.Since(t0)
-	t1 := time.Now()
-	sess, err := yamux.Client(conn, nil)
+	key, err := loadKey(o.keyFile)
 	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("starting the Yamux session: %w", err)
+		return nil, err
 	}
-	setup.Muxer = time.Since(t1)
-	return &perfTarget{
+	sc, err := dialStack(ctx, key, tg, o.insecure, o.timeout)
+	if err != nil {
+		return nil, err
+	}
+	sess := sc.session
+	var wg sync.WaitGroup
+	wg.Go(func() { answerInbound(sess, key, slog.New(slog.DiscardHandler)) })
+	t := &perfTarget{
+		addr:     addr,
 		stack:    "TCP + Yamux (no security)",
 		security: "none",
 		session:  sess,
 		open: func(ctx context.Context) (perf.Stream, error) {
-			return sess.OpenStreamContext(ctx)
+			return openProtocol(ctx, sess, perf.ProtocolID)
 		},
-		setup:   setup,
-		closeFn: sess.Close,
-	}, nil
+		setup: sc.setup,
+		closeFn: func() error {
+			err := sess.Close()
+			wg.Wait()
+			return err
+		},
+	}
+	if !o.insecure {
+		t.security = "noise"
+		t.remotePeer = sc.remote.String()
+		t.stack = "TCP + Noise + Yamux"
+		if sc.earlyMuxer {
+			t.stack += " (muxer agreed inside Noise)"
+		} else {
+			t.stack += " (muxer agreed with multistream-select)"
+		}
+	}
+	t.verifyContent = peerIsOurs(ctx, t)
+	return t, nil
 }
 
-// dialPerfTarget connects to a perf server at o.target.
-func dialPerfTarget(ctx context.Context, o *perfOptions) (*perfTarget, error) {
-	return nil, fmt.Errorf("dialing %s: the libp2p host is not built yet; only the in-process run (yamux perf --insecure) works", o.target)
+// peerIsOurs asks the peer's identify whether it is this command's serve,
+// whose perf server sends the verifiable pattern. Any failure means no.
+func peerIsOurs(ctx context.Context, t *perfTarget) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := openProtocol(ctx, t.session, identify.ID)
+	if err != nil {
+		return false
+	}
+	defer st.Close()
+	st.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rec, err := identify.Read(st)
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(rec.AgentVersion, "yamuxgo-cli/")
 }

@@ -11,15 +11,20 @@ import (
 // -ldflags "-X main.version=v1.2.3"; otherwise the module's version.
 var version = ""
 
-func versionString() string {
-	v := version
-	if v == "" {
-		v = "(devel)"
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
+// versionWord is the version alone: the release, the module version, or
+// "devel".
+func versionWord() string {
+	if version != "" {
+		return version
 	}
-	return fmt.Sprintf("yamux %s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func versionString() string {
+	return fmt.Sprintf("yamux %s %s %s/%s", versionWord(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func runVersion(_ context.Context, e *env, args []string) error {
