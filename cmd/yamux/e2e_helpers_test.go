@@ -208,16 +208,52 @@ func (p *process) wait(limit time.Duration) int {
 }
 
 // syncBuffer is a bytes.Buffer safe for the writer goroutine of exec and
-// the test reading it.
+// the test reading it, which can wait for text to appear.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced by every Write
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return s.b.Write(p)
+}
+
+// waitFor returns the buffer's content once it contains substr, or fails
+// the test after limit.
+func (s *syncBuffer) waitFor(t *testing.T, substr string, limit time.Duration) string {
+	t.Helper()
+	return s.waitForN(t, substr, 1, limit)
+}
+
+// waitForN is waitFor for n occurrences of substr.
+func (s *syncBuffer) waitForN(t *testing.T, substr string, n int, limit time.Duration) string {
+	t.Helper()
+	timeout := time.After(limit)
+	for {
+		s.mu.Lock()
+		text := s.b.String()
+		if strings.Count(text, substr) >= n {
+			s.mu.Unlock()
+			return text
+		}
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("no %q within %v in:\n%s", substr, limit, text)
+		}
+	}
 }
 
 func (s *syncBuffer) String() string {

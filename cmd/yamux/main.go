@@ -32,9 +32,10 @@ type env struct {
 	// stdoutTTY is true when stdout is a terminal: progress lines then
 	// update in place.
 	stdoutTTY bool
-	// signals delivers SIGINT and SIGTERM; nil in-process tests never
-	// deliver one.
+	// signals delivers SIGINT and SIGTERM.
 	signals <-chan os.Signal
+	// exit ends the process at once (a second signal during shutdown).
+	exit func(code int)
 }
 
 // command is one subcommand: its name, a one-line summary for the command
@@ -65,7 +66,7 @@ func init() {
 func main() {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdoutTTY: isTerminal(os.Stdout), signals: sig}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdoutTTY: isTerminal(os.Stdout), signals: sig, exit: os.Exit}
 	os.Exit(run(context.Background(), e, os.Args[1:]))
 }
 

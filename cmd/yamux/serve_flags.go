@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -79,7 +78,3 @@ func (o *serveOptions) newLogger(e *env) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(e.stderr, hopts))
 }
-
-// errNoHost is returned by the commands that need the libp2p host until it
-// is merged.
-var errNoHost = fmt.Errorf("this command needs the libp2p host package, which is not built yet")

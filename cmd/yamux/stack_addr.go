@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -22,7 +23,9 @@ type target struct {
 func parseTarget(s string) (target, error) {
 	m, err := ma.NewMultiaddr(s)
 	if err != nil {
-		return target{}, fmt.Errorf("bad multiaddr %q: %w", s, err)
+		// The library repeats the address; say it once.
+		msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("failed to parse multiaddr %q: ", s))
+		return target{}, fmt.Errorf("bad multiaddr %q: %s", s, msg)
 	}
 	t := target{addr: m}
 	var host, port string

@@ -56,6 +56,12 @@ func dialStack(ctx context.Context, key *peer.PrivateKey, t target, insecure boo
 			return nil, fmt.Errorf("starting Yamux: %w", err)
 		}
 		sc.setup.Muxer = time.Since(t1)
+		// Nothing was negotiated, so a peer that expects Noise only shows
+		// itself now: it closes the connection on our first frame.
+		if _, err := sc.session.PingContext(ctx); err != nil {
+			sc.session.Close()
+			return nil, fmt.Errorf("no Yamux session with %s (is the peer running with --insecure?): %w", t.hostport, err)
+		}
 		return &sc, nil
 	}
 
@@ -72,7 +78,7 @@ func dialStack(ctx context.Context, key *peer.PrivateKey, t target, insecure boo
 
 	t1 := time.Now()
 	if _, err := multistream.SelectOneOf([]string{noiseID}, c); err != nil {
-		return fail("negotiating Noise with "+t.hostport, err)
+		return fail("negotiating Noise with "+t.hostport+" (a peer running with --insecure needs --insecure here too)", err)
 	}
 	nc, err := noise.SecureOutbound(ctx, c, noise.Config{Identity: key, Muxers: []string{yamuxID}}, t.id)
 	var mismatch *noise.PeerIDMismatchError

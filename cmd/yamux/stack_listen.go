@@ -52,10 +52,13 @@ type stackServer struct {
 
 // serverEvents are the hooks a metrics collector sets. Nil funcs are skipped.
 type serverEvents struct {
+	// wrapConn wraps each accepted TCP connection (to count its bytes).
+	wrapConn   func(net.Conn) net.Conn
 	connOpened func(*serverConn)
 	connClosed func(*serverConn, error)
 	stream     func(protocol string)
-	streamFail func(protocol string)
+	streamFail func()
+	goAwaySent func(yamux.ErrorCode)
 }
 
 func newStackServer(key *peer.PrivateKey, insecure bool, log *slog.Logger, handlers map[string]handler) *stackServer {
@@ -103,6 +106,17 @@ func (s *stackServer) protocols() []string {
 	return ps
 }
 
+// sessions returns the sessions of the connections open now.
+func (s *stackServer) sessions() []*yamux.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*yamux.Session, 0, len(s.conns))
+	for sc := range s.conns {
+		out = append(out, sc.session)
+	}
+	return out
+}
+
 func (s *stackServer) acceptLoop() {
 	for {
 		c, err := s.ln.Accept()
@@ -118,6 +132,9 @@ const upgradeTimeout = 15 * time.Second
 
 func (s *stackServer) upgrade(c net.Conn) {
 	setTCPOptions(c)
+	if f := s.events.wrapConn; f != nil {
+		c = f(c)
+	}
 	sc := &serverConn{remoteAddr: c.RemoteAddr()}
 	log := s.log.With("remote", c.RemoteAddr().String())
 	var err error
@@ -201,6 +218,9 @@ func (s *stackServer) streamLoop(sc *serverConn, log *slog.Logger) {
 			proto, err := multistream.NegotiateFunc(st, func(p string) bool { return s.handlers[p] != nil })
 			if err != nil {
 				log.Debug("stream negotiation failed", "err", err)
+				if f := s.events.streamFail; f != nil {
+					f()
+				}
 				st.Reset()
 				return
 			}
@@ -245,7 +265,13 @@ func (s *stackServer) shutdown(drain time.Duration, force <-chan struct{}) int {
 	s.mu.Lock()
 	s.draining = true
 	for sc := range s.conns {
-		if err := sc.session.GoAway(); err != nil && !errors.Is(err, yamux.ErrSessionShutdown) {
+		err := sc.session.GoAway()
+		switch {
+		case err == nil:
+			if f := s.events.goAwaySent; f != nil {
+				f(yamux.CodeNormal)
+			}
+		case !errors.Is(err, yamux.ErrSessionShutdown):
 			s.log.Debug("GO_AWAY failed", "err", err)
 		}
 	}
