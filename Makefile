@@ -7,21 +7,23 @@ FUZZ_TARGETS  := ./internal/frame:FuzzParseHeader ./internal/frame:FuzzReader .:
                  ./peer:FuzzUnmarshalPublicKey ./peer:FuzzUnmarshalPrivateKey ./peer:FuzzDecodeID \
                  ./multistream:FuzzReadMessage ./multistream:FuzzNegotiate ./identify:FuzzUnmarshal
 
-.PHONY: check fmt vet staticcheck test interop fuzz bench-smoke bench example
+.PHONY: check fmt vet staticcheck test interop interop-libp2p fuzz bench-smoke bench example
 
-check: fmt vet staticcheck test interop fuzz bench-smoke
+check: fmt vet staticcheck test interop interop-libp2p fuzz bench-smoke
 
 fmt:
-	@out=$$(gofmt -s -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './interop/js/*')); \
+	@out=$$(gofmt -s -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path '*/node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt -s would change:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...
 	cd interop && $(GO) vet ./...
+	cd interop/libp2p && $(GO) vet ./...
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 	cd interop && $(GO) run $(STATICCHECK) ./...
+	cd interop/libp2p && $(GO) run $(STATICCHECK) ./...
 
 test:
 	$(GO) test -race -shuffle=on -count=1 ./...
@@ -33,6 +35,12 @@ test:
 interop:
 	cd interop/js && npm ci --no-audit --no-fund --loglevel=error
 	cd interop && $(GO) test -short -count=1 ./...
+
+# The libp2p stack against real libp2p nodes: go-libp2p v0.52.0 (in-process)
+# and js-libp2p 3.x (Node, from interop/libp2p/js/package-lock.json).
+interop-libp2p:
+	cd interop/libp2p/js && npm ci --no-audit --no-fund --loglevel=error
+	cd interop/libp2p && $(GO) test -count=1 ./...
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -24,18 +24,16 @@ func exchange(rw io.ReadWriter, out []byte, read func() error) error {
 		done <- err
 	}()
 	rerr := read()
-	var werr error
 	if rerr != nil {
 		select {
-		case werr = <-done:
+		case <-done:
 		default:
 			if d, ok := rw.(writeDeadliner); ok {
 				_ = d.SetWriteDeadline(time.Unix(1, 0))
 			}
-			werr = <-done
+			<-done
 		}
 		return rerr
 	}
-	werr = <-done
-	return werr
+	return <-done
 }

@@ -2,6 +2,7 @@ package multistream
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -104,6 +105,10 @@ func ReadMessage(r io.Reader) (string, error) {
 // readHeader reads the peer's header.
 func readHeader(r io.Reader) error {
 	msg, err := ReadMessage(r)
+	if errors.Is(err, ErrMalformed) || errors.Is(err, ErrTooLarge) {
+		// Whatever the peer speaks, it is not multistream-select 1.0.
+		return fmt.Errorf("%w: reading the peer's header: %w", ErrIncorrectVersion, err)
+	}
 	if err != nil {
 		return fmt.Errorf("multistream: reading the peer's header: %w", err)
 	}
