@@ -141,4 +141,3 @@ func printPingStats(e *env, who string, sent int, rtts []time.Duration, elapsed 
 	sd := math.Sqrt(sq / float64(len(rtts)))
 	fmt.Fprintf(e.stdout, "rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f ms\n", millis(lo), millis(avg), millis(hi), sd)
 }
-
