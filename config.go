@@ -17,10 +17,20 @@ const (
 	// maxAckBacklog is how many of our streams may wait for the peer's ACK
 	// before OpenStream waits (libp2p spec: "at most 256").
 	maxAckBacklog = 256
-	// maxPendingReplies bounds the frames the receive loop queues in answer
-	// to the peer (pongs, refusal RSTs). While it is full the loop stops
-	// reading, so a peer that does not read cannot grow our memory.
-	maxPendingReplies = 64
+	// maxPendingPongs and maxPendingResets bound the frames the receive
+	// loop queues in answer to the peer (spec.md §5.1). They are set above
+	// what a peer like us can ever cause — it has at most
+	// maxOutstandingPings+2 pings and maxAckBacklog SYNs unanswered, and
+	// what our send loop is writing may be answered once more before it
+	// is counted off — so against such a peer the receive loop never
+	// waits for reply room, on any transport. Beyond them the peer is
+	// flooding us while not reading, and the loop stops reading, so it
+	// cannot grow our memory.
+	maxPendingPongs  = 64
+	maxPendingResets = 2 * maxAckBacklog
+	// maxOutstandingPings bounds our own Ping calls waiting for a pong:
+	// so we never ask a peer like us for more than it answers at once.
+	maxOutstandingPings = 16
 	// maxStreamWindowLimit caps MaxStreamWindowSize: beyond 1 GiB a single
 	// stream could pin unreasonable memory.
 	maxStreamWindowLimit = 1 << 30

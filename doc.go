@@ -28,25 +28,34 @@
 // A session runs exactly two goroutines: a receive loop, the only reader of
 // the connection, and a send loop, the only writer, which writes all queued
 // frames in one batch. There is no goroutine per stream, per open or per
-// ping. Control frames (window updates, pings, resets, GO_AWAY) are written
-// ahead of queued data. Write copies the caller's bytes into a bounded
-// queue and returns; it blocks while the peer's window or the queue is
-// full. All methods of Session and Stream are safe for concurrent use;
+// ping. A stream is state and buffers: for each frame the receive loop asks
+// the stream what it means (deliver so many bytes, discard them, answer
+// with RST, release the stream) and does the reading and replying itself.
+// Producers hand frames to the send queue: control frames (window updates,
+// pings, resets, GO_AWAY) are written ahead of queued data. Write copies
+// the caller's bytes into the queue's bounded ring and returns; it blocks
+// while the peer's window or the ring is full, and writers waiting for
+// room get it in turn. The receive loop never stops reading for a peer
+// that behaves like us: replies are bounded above what such a peer can
+// cause. All methods of Session and Stream are safe for concurrent use;
 // concurrent Writes on one stream are serialised, so their frames never
-// interleave.
+// interleave. Session.Stats reports the session's counters.
 //
 // # Lifecycle and errors
 //
 // A session ends on Close or CloseWithError (both idempotent: they flush
-// queued frames, send GO_AWAY and close the connection), on the peer's
-// GO_AWAY or EOF, on a protocol violation (answered with GO_AWAY(protocol
-// error)), on a keepalive timeout or on a failed or stalled write. Then
-// every blocked call returns: AcceptStream, OpenStream and Ping with an
-// error matching ErrSessionShutdown, which is a *SessionError saying who
-// ended the session, with which code and why; Err returns the same.
-// A stream reset by either side fails with a *StreamError matching
-// ErrStreamReset. Deadline errors are net.Errors with Timeout() true that
-// wrap os.ErrDeadlineExceeded. Errors are values to match with errors.Is
-// and errors.As, never by text. The package writes nothing to stderr; give
+// queued frames, send GO_AWAY, half-close the connection and read until
+// the peer's EOF, briefly and boundedly, so the peer loses nothing, then
+// close it), on the peer's GO_AWAY or EOF, on a protocol violation
+// (answered with GO_AWAY(protocol error)), on a keepalive timeout or on a
+// failed or stalled write. Then every blocked call returns: AcceptStream,
+// OpenStream and Ping with an error matching ErrSessionShutdown, which is
+// a *SessionError saying who ended the session, with which code and why;
+// Err returns the same. A stream reset by either side fails with a
+// *StreamError matching ErrStreamReset. A stream whose peer had sent FIN
+// before the session ended still reads its data, then io.EOF. Deadline
+// errors are net.Errors with Timeout() true that wrap
+// os.ErrDeadlineExceeded. Errors are values to match with errors.Is and
+// errors.As, never by text. The package writes nothing to stderr; give
 // Config.Logger a *slog.Logger to see what it does.
 package yamux

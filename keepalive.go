@@ -12,6 +12,12 @@ import (
 // (spec.md §5). One timer drives keepalive: it alternates between "wait
 // an interval, then ping" and "wait the timeout, then check".
 type pingState struct {
+	// slots is a semaphore of maxOutstandingPings: a Ping holds one from
+	// sending its PING until the pong arrives (even if the caller gave up
+	// waiting), so a peer like us never owes us more pongs than its reply
+	// bound takes (config.go).
+	slots chan struct{}
+
 	mu      sync.Mutex
 	nextID  uint32
 	pending map[uint32]*pingWaiter
@@ -26,11 +32,16 @@ type pingState struct {
 type pingWaiter struct {
 	sent time.Time
 	done chan struct{} // nil for keepalive and the initial RTT ping
+	slot bool          // holds one of slots (a Ping call's ping)
 }
 
-func (p *pingState) init() { p.pending = make(map[uint32]*pingWaiter) }
+func (p *pingState) init() {
+	p.pending = make(map[uint32]*pingWaiter)
+	p.slots = make(chan struct{}, maxOutstandingPings)
+}
 
-// clear wakes every Ping caller; called once at shutdown.
+// clear forgets the outstanding pings (their callers wait on the
+// session's done channel); called once at shutdown, after stopKeepalive.
 func (p *pingState) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -47,7 +58,9 @@ func (p *pingState) newPingLocked(done chan struct{}) uint32 {
 }
 
 // Ping sends a PING and waits for its pong, returning the round-trip time.
-// It waits at most ConnectionWriteTimeout (then ErrTimeout).
+// It waits at most ConnectionWriteTimeout (then ErrTimeout). At most 16
+// pings are outstanding at a time; a Ping beyond that first waits for a
+// pong.
 func (s *Session) Ping() (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.config.ConnectionWriteTimeout)
 	defer cancel()
@@ -60,26 +73,34 @@ func (s *Session) Ping() (time.Duration, error) {
 
 // PingContext is Ping honouring ctx instead of a fixed timeout.
 func (s *Session) PingContext(ctx context.Context) (time.Duration, error) {
-	done := make(chan struct{})
 	p := &s.ping
+	select {
+	case p.slots <- struct{}{}:
+	case <-s.done:
+		return 0, s.Err()
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	done := make(chan struct{})
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return 0, s.closeErr
+		return 0, s.Err()
 	}
 	id := p.newPingLocked(done)
-	sent := p.pending[id].sent
+	w := p.pending[id]
+	w.slot = true
+	sent := w.sent
 	p.mu.Unlock()
-	s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), false)
+	s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
+	s.stats.pingsSent.Add(1)
 	select {
 	case <-done:
 		return time.Since(sent), nil
 	case <-s.done:
-		return 0, s.closeErr
+		return 0, s.err()
 	case <-ctx.Done():
-		p.mu.Lock()
-		delete(p.pending, id)
-		p.mu.Unlock()
+		// The ping stays pending: its slot is freed by the pong.
 		return 0, ctx.Err()
 	}
 }
@@ -90,11 +111,14 @@ func (s *Session) handlePong(id uint32) bool {
 	p := &s.ping
 	p.mu.Lock()
 	w, ok := p.pending[id]
-	if !ok {
+	if !ok || p.closed {
 		p.mu.Unlock()
 		return false
 	}
 	delete(p.pending, id)
+	if w.slot {
+		<-p.slots
+	}
 	rtt := time.Since(w.sent)
 	s.rtt.Store(int64(max(rtt, 1)))
 	if p.kaWaiting && id == p.kaID {
@@ -118,13 +142,18 @@ func (s *Session) startKeepalive() {
 		p.timer = time.AfterFunc(s.config.KeepAliveInterval, s.keepaliveTick)
 	}
 	p.mu.Unlock()
-	s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), false)
+	s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
+	s.stats.pingsSent.Add(1)
 }
 
+// stopKeepalive stops the keepalive for good: closed is set in the same
+// critical section as the timer stops, so neither a pong (handlePong) nor
+// a tick can re-arm it afterwards.
 func (s *Session) stopKeepalive() {
 	p := &s.ping
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	if p.timer != nil {
 		p.timer.Stop()
 	}
@@ -147,7 +176,8 @@ func (s *Session) keepaliveTick() {
 		p.timer.Reset(s.config.KeepAliveTimeout)
 		id := p.kaID
 		p.mu.Unlock()
-		s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), false)
+		s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
+		s.stats.pingsSent.Add(1)
 		return
 	}
 	alive := s.framesRecv.Load() != p.kaFramesSeen

@@ -544,6 +544,10 @@ func TestProtoErrorEndsStreams(t *testing.T) {
 func TestProtoUnknownStreamFramesIgnored(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newRawPeer(t, true, nil)
+		// The raw peer answers our RTT ping on its own: let that happen
+		// now, so that its pong cannot land between the 16 MiB frame's
+		// header and body, which are written separately below.
+		synctest.Wait()
 		p.writeRaw(bytes.Join([][]byte{
 			rawEncode(frame.TypeWindowUpdate, frame.FlagACK, 5, 0),
 			rawEncode(frame.TypeWindowUpdate, frame.FlagFIN, 7, 0),

@@ -44,7 +44,9 @@ type Session struct {
 	localGoAway    bool
 	drainTimer     *time.Timer // after our GoAway, closes the session once idle
 	remoteGoAway   error       // set by the peer's GO_AWAY(0): no new streams
-	closeErr       error       // set before done is closed
+	// closeErr is why the session ended: stored once, under mu, before
+	// done is closed; read with err() from anywhere, lock-free.
+	closeErr atomic.Pointer[SessionError]
 
 	acceptCh  chan *Stream  // inbound streams waiting for AcceptStream
 	ackSlots  chan struct{} // semaphore of the outbound ACK backlog
@@ -55,11 +57,15 @@ type Session struct {
 	closeOnce sync.Once
 	connOnce  sync.Once
 
-	// Send side (session_send.go).
+	// Send side: the queue (sendqueue.go) and the loop's own state
+	// (session_send.go).
 	send sendQueue
+	loop sendLoopState
 
 	// Pings and keepalive (keepalive.go).
 	ping pingState
+	// Counters behind Stats (stats.go).
+	stats sessionStats
 	// framesRecv counts complete frames received: any frame proves the
 	// peer alive for keepalive purposes.
 	framesRecv atomic.Uint64
@@ -117,7 +123,7 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	s.fr = frame.NewReader(s.br, cfg.MaxStreamWindowSize)
 	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))
 	s.growFn = s.growWindow
-	s.send.init(s)
+	s.send.init()
 	s.ping.init()
 
 	go s.recvLoop()
@@ -136,9 +142,14 @@ func (s *Session) OpenStream() (*Stream, error) {
 	return s.OpenStreamContext(context.Background())
 }
 
-// Open is OpenStream returning a net.Conn.
+// Open is OpenStream returning a net.Conn; on error the net.Conn is nil
+// (a nil interface, not a nil *Stream inside one).
 func (s *Session) Open() (net.Conn, error) {
-	return s.OpenStream()
+	st, err := s.OpenStream()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // OpenStreamContext is OpenStream honouring ctx while it waits for room in
@@ -152,7 +163,7 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-s.done:
-		return nil, s.closeErr
+		return nil, s.err()
 	case <-s.goAwayCh:
 		return nil, ErrRemoteGoAway
 	}
@@ -173,8 +184,10 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	st.ackHeld = true
 	s.streams[id] = st
 	// The SYN is queued while mu is held so that SYNs leave in id order.
-	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), false)
+	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), notReply)
 	s.mu.Unlock()
+	s.stats.streamsOpened.Add(1)
+	s.stats.windowGranted.Add(uint64(st.recv.granted))
 	st.armOpenTimer()
 	return st, nil
 }
@@ -186,8 +199,8 @@ func (s *Session) openErr() error {
 }
 
 func (s *Session) openErrLocked() error {
-	if s.closeErr != nil {
-		return s.closeErr
+	if err := s.err(); err != nil {
+		return err
 	}
 	if s.remoteGoAway != nil {
 		return ErrRemoteGoAway
@@ -202,9 +215,14 @@ func (s *Session) AcceptStream() (*Stream, error) {
 	return s.AcceptStreamContext(context.Background())
 }
 
-// Accept is AcceptStream returning a net.Conn, for net.Listener.
+// Accept is AcceptStream returning a net.Conn, for net.Listener; on error
+// the net.Conn is nil (a nil interface).
 func (s *Session) Accept() (net.Conn, error) {
-	return s.AcceptStream()
+	st, err := s.AcceptStream()
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // AcceptStreamContext is AcceptStream honouring ctx.
@@ -213,15 +231,17 @@ func (s *Session) AcceptStreamContext(ctx context.Context) (*Stream, error) {
 	select {
 	case st := <-s.acceptCh:
 		st.accepted()
+		s.stats.streamsAccepted.Add(1)
 		return st, nil
 	default:
 	}
 	select {
 	case st := <-s.acceptCh:
 		st.accepted()
+		s.stats.streamsAccepted.Add(1)
 		return st, nil
 	case <-s.done:
-		return nil, s.closeErr
+		return nil, s.err()
 	case <-s.goAwayCh:
 		s.mu.Lock()
 		err := s.remoteGoAway
@@ -253,8 +273,7 @@ func (s *Session) CloseWithError(code ErrorCode) error {
 // the session has had no stream for GoAwayDrainTimeout, it closes.
 func (s *Session) GoAway() error {
 	s.mu.Lock()
-	if s.closeErr != nil {
-		err := s.closeErr
+	if err := s.err(); err != nil {
 		s.mu.Unlock()
 		return err
 	}
@@ -263,7 +282,8 @@ func (s *Session) GoAway() error {
 	s.armDrainLocked()
 	s.mu.Unlock()
 	if !already {
-		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), false)
+		s.send.control(frame.New(frame.TypeGoAway, 0, 0, uint32(CodeNormal)), notReply)
+		s.stats.goAway(true, CodeNormal)
 	}
 	return nil
 }
@@ -289,10 +309,15 @@ func (s *Session) IsClosed() bool {
 func (s *Session) CloseChan() <-chan struct{} { return s.done }
 
 // Err says why the session ended; nil while it runs.
-func (s *Session) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closeErr
+func (s *Session) Err() error { return s.err() }
+
+// err returns closeErr as an error: nil (not a nil *SessionError) while
+// the session runs.
+func (s *Session) err() error {
+	if e := s.closeErr.Load(); e != nil {
+		return e
+	}
+	return nil
 }
 
 // RTT returns the last measured round-trip time, 0 if none yet.
@@ -342,7 +367,7 @@ const (
 func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
-		s.closeErr = reason
+		s.closeErr.Store(reason)
 		if s.drainTimer != nil {
 			s.drainTimer.Stop()
 			s.drainTimer = nil
@@ -353,6 +378,7 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 		s.mu.Unlock()
 
 		s.send.finish(mode, reason.Code)
+		s.armCloseTimer(mode)
 		// Streams go to Reset before done is closed, so that once the
 		// session reports its end (CloseChan, IsClosed) no stream still
 		// reports a live state.
@@ -384,6 +410,7 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 // GO_AWAY(protocol error), anything else closes the conn at once.
 func (s *Session) fail(err error) {
 	if errors.Is(err, ErrProtocol) {
+		s.stats.protocolErrors.Add(1)
 		s.logger.Warn("yamux: protocol error from peer", "err", err)
 		s.shutdown(&SessionError{Code: CodeProtocolError, Cause: err}, shutdownGoAway)
 		return
@@ -417,7 +444,7 @@ func (s *Session) removeStream(st *Stream) {
 // has no stream left; if a stream is opened before it fires, it does
 // nothing and the next idle moment arms it again.
 func (s *Session) armDrainLocked() {
-	if !s.localGoAway || len(s.streams) > 0 || s.closeErr != nil || s.drainTimer != nil {
+	if !s.localGoAway || len(s.streams) > 0 || s.err() != nil || s.drainTimer != nil {
 		return
 	}
 	s.drainTimer = time.AfterFunc(s.config.GoAwayDrainTimeout, func() {
@@ -436,7 +463,7 @@ func (s *Session) armDrainLocked() {
 func (s *Session) releaseIncoming() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closeErr == nil { // at shutdown the count was reset
+	if s.err() == nil { // at shutdown the count was reset
 		s.numIncoming--
 		s.refusedAtLimit = 0
 	}

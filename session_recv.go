@@ -34,18 +34,34 @@ func (s *Session) recvLoop() {
 	err := s.readFrames()
 	select {
 	case <-s.done:
-		return // the session was already ending; the read failed because of it
+		// The session was already ending: if the read failed, it failed
+		// because of that.
 	default:
+		s.fail(err)
 	}
-	s.fail(err)
+	// Read and discard until the peer's EOF or until the conn is closed,
+	// so that the final write can linger (Session.linger) without our
+	// kernel resetting the connection. After a failed read, or once the
+	// conn is closed, this returns at once.
+	// The read buffer does the discarding: nothing is allocated.
+	for {
+		if _, err := s.br.Discard(max(s.br.Buffered(), 1)); err != nil {
+			return
+		}
+	}
 }
 
+// readFrames handles frames until the conn fails or the session ends.
 func (s *Session) readFrames() error {
 	for {
+		select {
+		case <-s.done:
+			return nil // what follows is discarded (recvLoop)
+		default:
+		}
 		h, err := s.fr.ReadHeader()
 		if err != nil {
-			if errors.Is(err, frame.ErrInvalidVersion) || errors.Is(err, frame.ErrInvalidType) ||
-				errors.Is(err, frame.ErrFrameTooLarge) {
+			if errors.Is(err, frame.ErrInvalidHeader) {
 				return protocolError(err)
 			}
 			return err
@@ -63,6 +79,7 @@ func (s *Session) readFrames() error {
 			return err
 		}
 		s.framesRecv.Add(1)
+		s.stats.bytesRecv.Add(uint64(frame.HeaderSize) + uint64(bodyLen(h)))
 		if useful {
 			s.uselessFrames = 0
 		} else if s.uselessFrames++; s.uselessFrames > maxUselessFrames {
@@ -90,38 +107,78 @@ func (s *Session) handleStreamFrame(h frame.Header) (bool, error) {
 	if id == 0 {
 		return false, protocolError(errStreamZero)
 	}
-	var st *Stream
 	if h.Flags()&frame.FlagSYN != 0 {
-		var err error
-		if st, err = s.incomingStream(h); err != nil {
+		st, err := s.incomingStream(h)
+		if err != nil {
 			return false, err
 		}
 		if st == nil {
 			// Refused (answered with RST, which the reply bound paces)
 			// or the session is ending: not flooding by this measure.
-			if h.Type() == frame.TypeData {
-				return true, s.discard(h.Length())
-			}
-			return true, nil
+			return true, s.discard(bodyLen(h))
 		}
-		_, err = st.receiveFrame(h)
+		_, err = s.applyStreamFrame(st, h)
 		return true, err
-	} else {
-		s.mu.Lock()
-		st = s.streams[id]
-		s.mu.Unlock()
 	}
+	s.mu.Lock()
+	st := s.streams[id]
+	s.mu.Unlock()
 	if st == nil {
 		// Unknown, closed or refused stream: ignore, but consume the body
 		// (spec.md §3.7). ReadHeader bounded its length. A payload is not
 		// a flood: an honest peer keeps writing to a stream until our RST
 		// reaches it, and it pays for every byte.
-		if h.Type() == frame.TypeData {
-			return h.Length() > 0, s.discard(h.Length())
-		}
-		return false, nil
+		n := bodyLen(h)
+		return n > 0, s.discard(n)
 	}
-	return st.receiveFrame(h)
+	return s.applyStreamFrame(st, h)
+}
+
+// bodyLen is the payload length of a frame: DATA's length, 0 otherwise.
+func bodyLen(h frame.Header) uint32 {
+	if h.Type() == frame.TypeData {
+		return h.Length()
+	}
+	return 0
+}
+
+// applyStreamFrame lets st decide what the frame means (receiveHeader),
+// then does the I/O the decision asks for: reading the body into the
+// stream or past it, the RST reply, and the release of the stream's
+// session resources.
+func (s *Session) applyStreamFrame(st *Stream, h frame.Header) (bool, error) {
+	d, err := st.receiveHeader(h)
+	if err != nil {
+		return false, err
+	}
+	if d.ackSlot {
+		<-s.ackSlots // never blocks: the stream held the slot
+	}
+	if d.replyRST {
+		s.stats.streamProtocolErrors.Add(1)
+		if err := s.waitReplyRoom(replyReset); err != nil {
+			return false, err
+		}
+		s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, 0), replyReset)
+	}
+	if d.terminal {
+		st.release()
+	}
+	if d.discard > 0 {
+		if err := s.discard(d.discard); err != nil {
+			return false, err
+		}
+	}
+	if d.deliver > 0 {
+		if err := s.readBody(st, d.deliver); err != nil {
+			return false, err
+		}
+		if end := st.endFrame(h); end.terminal {
+			st.release()
+		}
+		return true, nil
+	}
+	return d.useful, nil
 }
 
 // incomingStream handles a SYN. It returns nil when the stream is refused
@@ -139,7 +196,7 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 		s.mu.Unlock()
 		return nil, protocolError(fmt.Errorf("%w: %d", errDuplicateSYN, id))
 	}
-	if s.closeErr != nil {
+	if s.err() != nil {
 		s.mu.Unlock()
 		return nil, nil
 	}
@@ -161,6 +218,8 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 		case s.acceptCh <- st:
 			s.streams[id] = st
 			s.numIncoming++
+			s.stats.streamsInbound.Add(1)
+			s.stats.windowGranted.Add(uint64(st.recv.granted))
 		default:
 			refuse = true
 			st = nil
@@ -169,26 +228,29 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 	s.mu.Unlock()
 	if refuse {
 		s.logger.Debug("yamux: refusing stream", "id", id, "err", ErrBacklogFull)
-		if err := s.waitReplyRoom(); err != nil {
+		s.stats.streamsRefused.Add(1)
+		if err := s.waitReplyRoom(replyReset); err != nil {
 			return nil, err
 		}
-		s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, id, 0), true)
+		s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, id, 0), replyReset)
 	}
 	return st, nil
 }
 
-// waitReplyRoom blocks the receive loop while maxPendingReplies reply
-// frames are queued: we stop reading rather than grow the queue.
-func (s *Session) waitReplyRoom() error {
+// waitReplyRoom blocks the receive loop while the replies of kind pending
+// are at their bound: we stop reading rather than grow the queue. Only a
+// peer unlike us gets here (config.go, maxPendingPongs).
+func (s *Session) waitReplyRoom(kind replyKind) error {
 	for {
-		wait := s.send.replyRoom()
+		wait := s.send.replyRoom(kind)
 		if wait == nil {
 			return nil
 		}
+		s.stats.replyPauses.Add(1)
 		select {
 		case <-wait:
 		case <-s.done:
-			return s.closeErr
+			return s.err()
 		}
 	}
 }
@@ -232,10 +294,11 @@ func (s *Session) handlePing(h frame.Header) (bool, error) {
 	switch {
 	case flags&frame.FlagSYN != 0:
 		// Exactly one pong per ping, with only ACK set (spec.md §5).
-		if err := s.waitReplyRoom(); err != nil {
+		s.stats.pingsRecv.Add(1)
+		if err := s.waitReplyRoom(replyPong); err != nil {
 			return false, err
 		}
-		s.send.control(frame.New(frame.TypePing, frame.FlagACK, 0, h.Length()), true)
+		s.send.control(frame.New(frame.TypePing, frame.FlagACK, 0, h.Length()), replyPong)
 		return true, nil
 	case flags&frame.FlagACK != 0:
 		return s.handlePong(h.Length()), nil
@@ -248,6 +311,7 @@ func (s *Session) handleGoAway(h frame.Header) error {
 		return protocolError(errSessionStream)
 	}
 	code := ErrorCode(h.Length())
+	s.stats.goAway(false, code)
 	reason := &SessionError{Code: code, Remote: true, Cause: ErrRemoteGoAway}
 	if code != CodeNormal {
 		s.logger.Debug("yamux: peer went away with an error", "code", code)

@@ -2,8 +2,10 @@ package yamux
 
 import (
 	"io"
+	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yamuxgo/yamux/internal/frame"
@@ -21,13 +23,18 @@ type Stream struct {
 
 	// writeMu serialises Write calls, so one Write's frames stay together.
 	writeMu sync.Mutex
+	// ticket is the stream's place in line for send-queue room (guarded
+	// by the queue; one per stream, since Writes are serialised).
+	ticket sendTicket
 
 	// Guarded by mu.
 	mu         sync.Mutex
 	state      StreamState
 	hs         handshake
 	termErr    error // why the stream is in Reset: a *StreamError or the session's error
-	readClosed bool  // CloseRead: data is discarded and Read fails
+	cause      resetCause
+	finRecv    bool // the peer's FIN has arrived: its data is complete
+	readClosed bool // CloseRead: data is discarded and Read fails
 	// inbound streams hold one of MaxIncomingStreams from SYN until they
 	// end and, if the peer reset them, until the application has seen it
 	// (a Read or Write error, Close or Reset): so the handlers an
@@ -41,6 +48,11 @@ type Stream struct {
 	ackHeld      bool // holds a slot of the session's ACK backlog
 	openTimer    *time.Timer
 	closeTimer   *time.Timer
+	// appending: a Write is copying DATA into the send queue without mu;
+	// a FIN asked for meanwhile waits in finPending/finFlags.
+	appending  bool
+	finPending bool
+	finFlags   frame.Flags
 
 	// 1-buffered wake-ups for blocked Read and Write.
 	recvNotify chan struct{}
@@ -78,7 +90,7 @@ func (st *Stream) settleSlot() {
 		st.mu.Unlock()
 		return
 	}
-	if se, ok := st.termErr.(*StreamError); ok && se.Remote && !st.observed {
+	if st.cause == causeRemoteReset && !st.observed {
 		st.mu.Unlock()
 		return
 	}
@@ -128,9 +140,9 @@ func notify(ch chan struct{}) {
 }
 
 // Read reads data the peer sent. After the peer's FIN it returns io.EOF
-// once the buffer is drained; after a reset it returns a *StreamError;
-// after the session ended it returns what is still buffered, then the
-// session's error.
+// once the buffer is drained, even if the session has ended since; after a
+// reset it returns a *StreamError; after the session ended it returns what
+// is still buffered, then the session's error.
 func (st *Stream) Read(b []byte) (int, error) {
 	s := st.session
 	for {
@@ -162,11 +174,14 @@ func (st *Stream) Read(b []byte) (int, error) {
 			}
 			return n, nil
 		}
-		switch st.state {
-		case StateHalfClosedRecv, StateFullyClosed:
+		switch {
+		case st.finRecv && st.state != StateReset, st.finRecv && st.cause == causeSessionEnd:
+			// Every byte of the peer's is here and it said it was done:
+			// a session that ends afterwards changes nothing for Read
+			// (spec.md §3.4).
 			st.mu.Unlock()
 			return 0, io.EOF
-		case StateReset:
+		case st.state == StateReset:
 			err := st.termErr
 			st.mu.Unlock()
 			st.observe()
@@ -183,13 +198,6 @@ func (st *Stream) Read(b []byte) (int, error) {
 	}
 }
 
-// keepsData reports whether a Reset stream still hands out buffered data:
-// yes when the session ended under it, no after a RST (spec.md §3.5).
-func (st *Stream) keepsData() bool {
-	_, isRST := st.termErr.(*StreamError)
-	return !isRST
-}
-
 // sendWindowUpdateLocked queues a window update if enough has been read
 // (spec.md §4.3).
 func (st *Stream) sendWindowUpdateLocked() {
@@ -201,14 +209,14 @@ func (st *Stream) sendWindowUpdateLocked() {
 	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.config.MaxStreamWindowSize, s.growFn)
 	st.grown += st.recv.size - before
 	if delta > 0 {
-		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), false)
+		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), notReply)
+		s.stats.windowGranted.Add(uint64(delta))
 	}
 }
 
 // flagsLocked returns the handshake flags the next frame must carry.
 func (st *Stream) flagsLocked() frame.Flags {
-	if st.hs == hsAckPending {
-		st.hs = hsEstablished
+	if st.handshakeLocked(hsEvSendACK) {
 		return frame.FlagACK
 	}
 	return 0
@@ -221,7 +229,7 @@ func (st *Stream) Write(b []byte) (int, error) {
 	st.writeMu.Lock()
 	defer st.writeMu.Unlock()
 	s := st.session
-	q := &s.send
+	defer s.send.leave(&st.ticket)
 	maxMsg := s.config.MaxMessageSize
 	total := 0
 	for {
@@ -248,31 +256,21 @@ func (st *Stream) Write(b []byte) (int, error) {
 		}
 		var wait <-chan struct{}
 		if st.sendWindow == 0 {
+			st.mu.Unlock()
+			s.send.leave(&st.ticket) // waiting for the peer, not for room
 			wait = st.sendNotify
 		} else {
-			q.mu.Lock()
-			if q.finishing {
-				q.mu.Unlock()
-				st.mu.Unlock()
-				return total, s.closeErr
+			n, qwait, closed := st.queueData(b[:min(len(b), maxMsg, int(st.sendWindow))])
+			if closed {
+				return total, s.err()
 			}
-			want := min(len(b), maxMsg, int(st.sendWindow))
-			room, spaceCh := q.dataRoomLocked(min(want, minMessageSize))
-			if spaceCh == nil {
-				n := min(want, room)
-				q.appendRingLocked(frame.New(frame.TypeData, st.flagsLocked(), st.id, uint32(n)), b[:n])
-				q.mu.Unlock()
-				st.sendWindow -= uint32(n)
-				st.mu.Unlock()
-				q.wake()
-				total += n
-				b = b[n:]
+			total += n
+			b = b[n:]
+			if qwait == nil {
 				continue
 			}
-			q.mu.Unlock()
-			wait = spaceCh
+			wait = qwait
 		}
-		st.mu.Unlock()
 		select {
 		case <-wait:
 		case <-st.sendNotify:
@@ -282,12 +280,46 @@ func (st *Stream) Write(b []byte) (int, error) {
 	}
 }
 
+// queueData queues one DATA frame of p (at most the send window) and
+// returns with st.mu released. The window is reserved under st.mu, but
+// the bytes are copied into the send queue without it, so a large Write
+// never holds up the receive loop's delivery to this stream; a FIN asked
+// for meanwhile (CloseWrite) waits for the copy (appending), so it still
+// follows the DATA.
+func (st *Stream) queueData(p []byte) (n int, wait <-chan struct{}, closed bool) {
+	want := len(p)
+	st.sendWindow -= uint32(want)
+	flags := st.flagsLocked()
+	st.appending = true
+	st.mu.Unlock()
+
+	n, wait, closed = st.session.send.writeData(&st.ticket, st.id, flags, p, min(want, minMessageSize))
+
+	st.mu.Lock()
+	st.appending = false
+	if back := uint64(want - n); back > 0 {
+		st.sendWindow = uint32(min(uint64(st.sendWindow)+back, math.MaxUint32))
+	}
+	if n == 0 && flags&frame.FlagACK != 0 {
+		// The ACK this frame was to carry goes on its own.
+		st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0), notReply)
+	}
+	if st.finPending {
+		st.finPending = false
+		if st.state != StateReset { // a RST since makes the FIN moot
+			st.session.send.fin(frame.New(frame.TypeWindowUpdate, st.finFlags, st.id, 0))
+		}
+	}
+	st.mu.Unlock()
+	return n, wait, closed
+}
+
 // writableLocked says whether DATA may be sent now.
 func (st *Stream) writableLocked() error {
-	switch st.state {
-	case StateOpen, StateHalfClosedRecv:
+	switch {
+	case st.state.canSend():
 		return nil
-	case StateReset:
+	case st.state == StateReset:
 		return st.termErr
 	}
 	return ErrStreamClosed
@@ -301,15 +333,23 @@ func (st *Stream) CloseWrite() error {
 		st.mu.Unlock()
 		return nil
 	}
-	flags := frame.FlagFIN | st.flagsLocked()
-	terminal := st.transitionLocked(evSendFIN, nil)
-	// Queued under mu, so the FIN follows every DATA frame of this stream.
-	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
+	terminal, err := st.transitionLocked(evSendFIN, 0, false)
 	st.mu.Unlock()
 	if terminal {
 		st.release()
 	}
-	return nil
+	return err
+}
+
+// finLocked queues our FIN (flags include it) behind the stream's DATA:
+// at once, or, while a Write is copying its DATA into the send queue, as
+// soon as that copy is done (queueData).
+func (st *Stream) finLocked(flags frame.Flags) {
+	if st.appending {
+		st.finPending, st.finFlags = true, flags
+		return
+	}
+	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
 }
 
 // CloseRead stops reading: buffered and later data is discarded (its
@@ -360,11 +400,10 @@ func (st *Stream) ResetWithError(code uint32) error {
 		st.observe()
 		return nil
 	}
-	st.transitionLocked(evSendRST, &StreamError{StreamID: st.id, Code: code})
-	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagRST, st.id, code), false)
+	_, err := st.transitionLocked(evSendRST, code, false)
 	st.mu.Unlock()
 	st.release()
-	return nil
+	return err
 }
 
 // SetDeadline sets both deadlines.
@@ -387,31 +426,6 @@ func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.writeDeadline.set(t)
 	notify(st.sendNotify)
 	return nil
-}
-
-// transitionLocked applies ev (spec.md §3.6) and reports whether the
-// stream just became terminal; the caller then calls release after
-// unlocking. termErr records why a stream was reset.
-func (st *Stream) transitionLocked(ev streamEvent, termErr error) bool {
-	old := st.state
-	next, err := old.next(ev)
-	if err != nil || next == old {
-		return false
-	}
-	st.state = next
-	notify(st.recvNotify)
-	notify(st.sendNotify)
-	if !next.terminal() {
-		return false
-	}
-	if next == StateReset {
-		st.termErr = termErr
-		if !st.keepsData() {
-			st.buf.release()
-		}
-	}
-	st.stopTimersLocked()
-	return true
 }
 
 func (st *Stream) stopTimersLocked() {
@@ -455,10 +469,13 @@ func (st *Stream) releaseOwn() {
 func (st *Stream) sessionClosed() {
 	s := st.session
 	st.mu.Lock()
-	terminal := st.transitionLocked(evSessionClosed, s.closeErr)
+	terminal, err := st.transitionLocked(evSessionClosed, 0, false)
 	st.mu.Unlock()
 	if terminal {
 		st.releaseOwn()
+	}
+	if err != nil {
+		s.logger.Error("yamux: session end", "id", st.id, "err", err)
 	}
 }
 
@@ -467,14 +484,18 @@ func (st *Stream) sessionClosed() {
 func (st *Stream) accepted() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.hs != hsAckPending || st.state == StateReset {
+	if st.state == StateReset || !st.handshakeLocked(hsEvSendACK) {
 		return
 	}
-	st.hs = hsEstablished
 	delta := st.initialDelta()
 	st.recv.granted += delta
-	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), false)
+	st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, delta), notReply)
+	st.session.stats.windowGranted.Add(uint64(delta))
 }
+
+// testHookOpenTimer, if set by a test, runs when the open timer has fired
+// and before it acts on the handshake.
+var testHookOpenTimer atomic.Pointer[func(*Stream)]
 
 // armOpenTimer resets the stream if the peer does not ACK our SYN within
 // StreamOpenTimeout; the session is not affected (spec.md §8).
@@ -484,15 +505,28 @@ func (st *Stream) armOpenTimer() {
 	if st.hs != hsSynSent || st.state.terminal() {
 		return
 	}
-	st.openTimer = time.AfterFunc(st.session.config.StreamOpenTimeout, func() {
-		st.mu.Lock()
-		pending := st.hs == hsSynSent
+	st.openTimer = time.AfterFunc(st.session.config.StreamOpenTimeout, st.openTimedOut)
+}
+
+// openTimedOut resets the stream if it is still unacknowledged. The check
+// and the reset happen under one lock: an ACK processed in between would
+// otherwise see its established stream reset.
+func (st *Stream) openTimedOut() {
+	if hook := testHookOpenTimer.Load(); hook != nil {
+		(*hook)(st)
+	}
+	st.mu.Lock()
+	if st.hs != hsSynSent || st.state.terminal() {
 		st.mu.Unlock()
-		if pending {
-			st.session.logger.Debug("yamux: stream not acknowledged in time, resetting", "id", st.id)
-			st.Reset()
-		}
-	})
+		return
+	}
+	st.session.logger.Debug("yamux: stream not acknowledged in time, resetting", "id", st.id)
+	_, err := st.transitionLocked(evSendRST, 0, false)
+	st.mu.Unlock()
+	st.release()
+	if err != nil {
+		st.session.logger.Error("yamux: open timeout", "id", st.id, "err", err)
+	}
 }
 
 // armCloseTimerLocked resets a closed stream whose peer never sends its FIN.

@@ -130,3 +130,27 @@ const (
 	// hsEstablished: SYN and ACK have both been seen.
 	hsEstablished
 )
+
+// hsEvent is an input of the handshake.
+type hsEvent uint8
+
+const (
+	// hsEvRecvACK: the peer's ACK arrived.
+	hsEvRecvACK hsEvent = iota
+	// hsEvSendACK: we are about to send a frame on the stream (our ACK,
+	// on Accept or on the first frame of an inbound stream).
+	hsEvSendACK
+)
+
+// next is the handshake: pure and total. An ACK for a stream we did not
+// open, or a second one, is ignored (spec.md §7.4); only an inbound stream
+// has an ACK of ours to send, once.
+func (h handshake) next(ev hsEvent) handshake {
+	switch {
+	case h == hsSynSent && ev == hsEvRecvACK:
+		return hsEstablished
+	case h == hsAckPending && ev == hsEvSendACK:
+		return hsEstablished
+	}
+	return h
+}

@@ -73,13 +73,24 @@ func (f Flags) String() string {
 	return strings.Join(parts, "|")
 }
 
-// Errors returned when a header violates the wire format. Each one is a
-// protocol error for the session.
+// ErrInvalidHeader is matched (errors.Is) by every error the codec returns
+// for a header that violates the wire format, so a caller can tell "the
+// peer broke the protocol" from a failing reader without enumerating the
+// cases. Each such error is a protocol error for the session.
+var ErrInvalidHeader = errors.New("yamux: invalid frame header")
+
+// The specific header violations; each matches ErrInvalidHeader.
 var (
-	ErrInvalidVersion = errors.New("yamux: invalid protocol version")
-	ErrInvalidType    = errors.New("yamux: invalid message type")
-	ErrFrameTooLarge  = errors.New("yamux: frame length exceeds limit")
+	ErrInvalidVersion error = &headerError{"yamux: invalid protocol version"}
+	ErrInvalidType    error = &headerError{"yamux: invalid message type"}
+	ErrFrameTooLarge  error = &headerError{"yamux: frame length exceeds limit"}
 )
+
+// headerError is a specific header violation that matches ErrInvalidHeader.
+type headerError struct{ msg string }
+
+func (e *headerError) Error() string { return e.msg }
+func (e *headerError) Unwrap() error { return ErrInvalidHeader }
 
 // Header is one encoded frame header. It is a value type: copying it copies
 // the bytes, so queues of headers need no allocation.

@@ -14,7 +14,9 @@
 // started. Create the pair inside the bubble that uses it.
 //
 // For fault injection, [Conn.BlockWrites] simulates a stalled peer and
-// [Conn.Reset] simulates a TCP RST.
+// [Conn.Reset] simulates a TCP RST. [Conn.Close] with unread inbound data
+// resets the connection too, as a kernel does, and [Conn.CloseWrite]
+// half-closes it.
 package memconn
 
 import (
@@ -237,14 +239,29 @@ func (c *Conn) Write(b []byte) (int, error) {
 // Close closes the connection. It is idempotent and always returns nil. The
 // peer reads io.EOF after draining what we wrote, and its Writes fail with
 // io.ErrClosedPipe; our own Reads and Writes fail with net.ErrClosed.
+//
+// Closing an end that still has unread inbound bytes behaves as a TCP
+// socket does: the kernel answers with RST, so the peer loses whatever we
+// wrote that it has not read yet, and its Reads and Writes fail with an
+// error wrapping syscall.ECONNRESET. A multiplexer that closes without
+// draining its input therefore loses data here exactly as it would over
+// TCP.
 func (c *Conn) Close() error {
 	c.rx.mu.Lock()
+	unread := c.rx.n > 0 && !c.rx.rclosed
 	c.rx.rclosed = true
 	c.rx.discard()
+	if unread {
+		c.rx.reset = true // the peer's Writes fail with ECONNRESET
+	}
 	c.rx.broadcast()
 	c.rx.mu.Unlock()
 	c.tx.mu.Lock()
 	c.tx.wstate = writeClosed
+	if unread {
+		c.tx.reset = true // the peer's Reads fail, its unread data is gone
+		c.tx.discard()
+	}
 	c.tx.broadcast()
 	c.tx.mu.Unlock()
 	c.rdl.set(time.Time{}) // stop timers

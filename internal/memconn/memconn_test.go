@@ -274,6 +274,10 @@ func TestBlockWrites(t *testing.T) {
 		if r := <-w; r.n != 5 || r.err != nil {
 			t.Fatalf("Write = %+v", r)
 		}
+		// Read it, so that a's Close below is not a reset (TestCloseWithUnreadResets).
+		if n, err := io.ReadFull(a, make([]byte, 2)); n != 2 || err != nil {
+			t.Fatalf("Read = %d, %v", n, err)
+		}
 
 		// Deadlines interrupt blocked writes.
 		a.BlockWrites(true)
@@ -380,9 +384,41 @@ func TestClose(t *testing.T) {
 		wantIs(t, (<-cr).err, net.ErrClosed)
 		d.Close()
 
+		// Nothing unread on a: a clean close, like a TCP FIN.
 		a, b := PipeWith(Options{Capacity: 8})
 		defer b.Close()
 		a.Write([]byte("hello"))
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Close(); err != nil {
+			t.Fatal("second Close:", err)
+		}
+		_, err := a.Read(make([]byte, 1))
+		wantIs(t, err, net.ErrClosed)
+		_, err = a.Write([]byte("x"))
+		wantIs(t, err, net.ErrClosed)
+		wantIs(t, a.SetDeadline(time.Now()), net.ErrClosed)
+		wantIs(t, a.CloseWrite(), net.ErrClosed)
+		// The peer drains what was written, then sees EOF; its Writes fail.
+		got, err := io.ReadAll(b)
+		if string(got) != "hello" || err != nil {
+			t.Fatalf("ReadAll = %q, %v", got, err)
+		}
+		_, err = b.Write([]byte("x"))
+		wantIs(t, err, io.ErrClosedPipe)
+	})
+}
+
+// TestCloseWithUnreadResets: closing an end whose inbound buffer still
+// holds unread bytes resets the connection, as a kernel answers such a
+// close with RST: the peer loses what it had not read yet and its pending
+// and later calls fail with ECONNRESET.
+func TestCloseWithUnreadResets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := PipeWith(Options{Capacity: 8})
+		defer b.Close()
+		a.Write([]byte("hello")) // b never reads it
 		bw := goWrite(b, make([]byte, 20))
 		synctest.Wait()
 		if !pending(bw) {
@@ -391,28 +427,43 @@ func TestClose(t *testing.T) {
 		if err := a.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.Close(); err != nil {
-			t.Fatal("second Close:", err)
-		}
-		// The peer's pending Write fails.
 		res := <-bw
-		wantIs(t, res.err, io.ErrClosedPipe)
+		wantIs(t, res.err, syscall.ECONNRESET)
 		if res.n != 8 {
 			t.Fatalf("peer Write n = %d, want 8", res.n)
 		}
-		_, err := a.Read(make([]byte, 1))
+		got, err := io.ReadAll(b)
+		if len(got) != 0 {
+			t.Errorf("peer read %q after the reset, want nothing", got)
+		}
+		wantIs(t, err, syscall.ECONNRESET)
+		_, err = a.Read(make([]byte, 1))
 		wantIs(t, err, net.ErrClosed)
 		_, err = a.Write([]byte("x"))
 		wantIs(t, err, net.ErrClosed)
-		wantIs(t, a.SetDeadline(time.Now()), net.ErrClosed)
-		wantIs(t, a.CloseWrite(), net.ErrClosed)
-		// The peer drains what was written, then sees EOF.
-		got, err := io.ReadAll(b)
-		if string(got) != "hello" || err != nil {
-			t.Fatalf("ReadAll = %q, %v", got, err)
+	})
+}
+
+// TestCloseAfterDrainIsClean: the lingering close a multiplexer does —
+// CloseWrite, read until the peer's EOF, then Close — delivers everything.
+func TestCloseAfterDrainIsClean(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := PipeWith(Options{Capacity: 64})
+		a.Write([]byte("all of it"))
+		b.Write([]byte("noise"))
+		if err := a.CloseWrite(); err != nil {
+			t.Fatal(err)
 		}
-		_, err = b.Write([]byte("x"))
-		wantIs(t, err, io.ErrClosedPipe)
+		got, err := io.ReadAll(b) // the peer reads to our EOF and closes
+		if string(got) != "all of it" || err != nil {
+			t.Fatalf("peer ReadAll = %q, %v", got, err)
+		}
+		b.Close()
+		rest, err := io.ReadAll(a)
+		if string(rest) != "noise" || err != nil {
+			t.Fatalf("ReadAll = %q, %v", rest, err)
+		}
+		a.Close()
 	})
 }
 
