@@ -187,7 +187,7 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), notReply)
 	s.mu.Unlock()
 	s.stats.streamsOpened.Add(1)
-	s.stats.windowGranted.Add(uint64(st.recv.granted))
+	s.stats.windowGranted.Add(uint64(initialWindow + st.initialDelta())) // what our SYN grants
 	st.armOpenTimer()
 	return st, nil
 }

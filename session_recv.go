@@ -219,7 +219,9 @@ func (s *Session) incomingStream(h frame.Header) (*Stream, error) {
 			s.streams[id] = st
 			s.numIncoming++
 			s.stats.streamsInbound.Add(1)
-			s.stats.windowGranted.Add(uint64(st.recv.granted))
+			// The spec's initial window, granted by the peer's SYN (st
+			// belongs to the acceptor now: its fields are not ours to read).
+			s.stats.windowGranted.Add(initialWindow)
 		default:
 			refuse = true
 			st = nil
