@@ -16,19 +16,19 @@ import (
 	"github.com/yamuxgo/yamux"
 )
 
-// metrics is serve's Prometheus collector. Gauges about live connections
-// (streams open, RTT) are read from the sessions at scrape time; counters
-// follow events. Transport bytes are counted on the TCP connection, under
-// Noise, as the core's public API has no per-session statistics yet.
+// metrics is serve's Prometheus collector. The Yamux counters come from the
+// core's Session.Stats (statsCollector); gauges about live connections are
+// read from the sessions at scrape time; connection and per-protocol stream
+// counts follow the server's events; transport bytes (TCP, Noise framing
+// included) are counted on the TCP connection.
 type metrics struct {
 	srv *stackServer
 
 	connsTotal     prometheus.Counter
 	streamsTotal   *prometheus.CounterVec
 	negotiateFails prometheus.Counter
-	goAways        *prometheus.CounterVec
-	protocolErrors prometheus.Counter
 	connErrors     *prometheus.CounterVec
+	stats          *statsCollector
 
 	bytesIn, bytesOut atomic.Uint64
 
@@ -57,23 +57,18 @@ func newMetrics(srv *stackServer, perfSrv *perfServer) *metrics {
 		negotiateFails: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "yamux_stream_negotiation_failures_total", Help: "Inbound streams reset because multistream-select failed or the protocol is not served.",
 		}),
-		goAways: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "yamux_goaway_total", Help: "GO_AWAY frames: received from peers, or sent by us on shutdown and on protocol errors, by code.",
-		}, []string{"direction", "code"}),
-		protocolErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "yamux_protocol_errors_total", Help: "Sessions ended because the peer violated the Yamux protocol.",
-		}),
 		connErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "yamux_connection_closes_total", Help: "Connections ended, by who ended them (local or remote) and why (normal, goaway, protocol_error, timeout, error).",
 		}, []string{"side", "reason"}),
 		descConns:     prometheus.NewDesc("yamux_connections", "Connections open now.", nil, nil),
 		descStreams:   prometheus.NewDesc("yamux_streams", "Streams open now, over all connections.", nil, nil),
 		descRTT:       prometheus.NewDesc("yamux_rtt_seconds", "Last measured Yamux ping round-trip time over the open connections: min, avg and max.", []string{"stat"}, nil),
+		stats:         newStatsCollector(srv.sessions),
 		descBytes:     prometheus.NewDesc("yamux_transport_bytes_total", "Bytes on the TCP connections, Noise framing included, by direction (in, out).", []string{"direction"}, nil),
 		descPerfBytes: prometheus.NewDesc("yamux_perf_bytes_total", "Perf protocol payload, by direction from the client's view (upload, download).", []string{"direction"}, nil),
 	}
 	m.reg = prometheus.NewRegistry()
-	m.reg.MustRegister(m, m.connsTotal, m.streamsTotal, m.negotiateFails, m.goAways, m.protocolErrors, m.connErrors,
+	m.reg.MustRegister(m, m.stats, m.connsTotal, m.streamsTotal, m.negotiateFails, m.connErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -116,9 +111,9 @@ func (m *metrics) events() serverEvents {
 		wrapConn:   func(c net.Conn) net.Conn { return &countingConn{Conn: c, in: &m.bytesIn, out: &m.bytesOut} },
 		connOpened: func(*serverConn) { m.connsTotal.Inc() },
 		connClosed: m.connClosed,
+		retire:     func(sc *serverConn, remove func()) { m.stats.retire(sc.session, remove) },
 		stream:     func(p string) { m.streamsTotal.WithLabelValues(p).Inc() },
 		streamFail: func() { m.negotiateFails.Inc() },
-		goAwaySent: func(code yamux.ErrorCode) { m.goAways.WithLabelValues("sent", code.String()).Inc() },
 	}
 }
 
@@ -132,11 +127,8 @@ func (m *metrics) connClosed(_ *serverConn, err error) {
 		switch {
 		case errors.Is(err, yamux.ErrProtocol):
 			reason = "protocol_error"
-			m.protocolErrors.Inc()
-			m.goAways.WithLabelValues("sent", se.Code.String()).Inc()
 		case errors.Is(err, yamux.ErrRemoteGoAway):
 			reason = "goaway"
-			m.goAways.WithLabelValues("received", se.Code.String()).Inc()
 		case se.Timeout():
 			reason = "timeout"
 		case se.Cause != nil:

@@ -256,7 +256,15 @@ func TestServeMetrics(t *testing.T) {
 		{"yamux_perf_bytes_total", map[string]string{"direction": "download"}, perfBytes},
 		{"yamux_connections", nil, 0},
 		{"yamux_streams", nil, 0},
+		// From the core's Session.Stats: both clients opened 4 streams in all
+		// (2 perf, identify, ping), none was reset or refused, and both
+		// said GO_AWAY(normal) when they closed.
 		{"yamux_protocol_errors_total", nil, 0},
+		{"yamux_streams_total", map[string]string{"origin": "remote"}, 4},
+		{"yamux_streams_total", map[string]string{"origin": "refused"}, 0},
+		{"yamux_stream_resets_total", map[string]string{"side": "remote"}, 0},
+		{"yamux_goaway_total", map[string]string{"direction": "received", "code": "normal"}, 2},
+		{"yamux_send_queue_bytes", nil, 0},
 	} {
 		if got := value(t, fams, c.name, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
@@ -276,6 +284,18 @@ func TestServeMetrics(t *testing.T) {
 	for dir, payload := range map[string]float64{"in": perfBytes, "out": perfBytes} {
 		if got := value(t, fams, "yamux_transport_bytes_total", map[string]string{"direction": dir}); got <= payload || got > payload*1.01+1<<16 {
 			t.Errorf("transport bytes %s = %v, want a little over the %v payload", dir, got, payload)
+		}
+	}
+	// Yamux bytes are the payload plus 12-byte headers, and less than what
+	// the TCP connections carried (Noise adds its own framing).
+	for dir, tcpDir := range map[string]string{"sent": "out", "received": "in"} {
+		y := value(t, fams, "yamux_bytes_total", map[string]string{"direction": dir})
+		tcp := value(t, fams, "yamux_transport_bytes_total", map[string]string{"direction": tcpDir})
+		if y <= perfBytes || y >= tcp {
+			t.Errorf("yamux bytes %s = %v, want between the %v payload and the %v TCP bytes", dir, y, float64(perfBytes), tcp)
+		}
+		if f := value(t, fams, "yamux_frames_total", map[string]string{"direction": dir}); f < perfBytes/(256<<10) {
+			t.Errorf("yamux frames %s = %v, too few for %v bytes", dir, f, float64(perfBytes))
 		}
 	}
 	if _, ok := fams["go_goroutines"]; !ok {

@@ -56,9 +56,12 @@ type serverEvents struct {
 	wrapConn   func(net.Conn) net.Conn
 	connOpened func(*serverConn)
 	connClosed func(*serverConn, error)
+	// retire is called with the function that forgets a closed
+	// connection, so that a collector can move its final counts aside in
+	// the same step.
+	retire     func(sc *serverConn, remove func())
 	stream     func(protocol string)
 	streamFail func()
-	goAwaySent func(yamux.ErrorCode)
 }
 
 func newStackServer(key *peer.PrivateKey, insecure bool, log *slog.Logger, handlers map[string]handler) *stackServer {
@@ -165,9 +168,16 @@ func (s *stackServer) upgrade(c net.Conn) {
 	log.Info("connection up")
 	s.streamLoop(sc, log)
 	sc.session.Close()
-	s.mu.Lock()
-	delete(s.conns, sc)
-	s.mu.Unlock()
+	remove := func() {
+		s.mu.Lock()
+		delete(s.conns, sc)
+		s.mu.Unlock()
+	}
+	if f := s.events.retire; f != nil {
+		f(sc, remove)
+	} else {
+		remove()
+	}
 	err = sc.session.Err()
 	if f := s.events.connClosed; f != nil {
 		f(sc, err)
@@ -265,13 +275,7 @@ func (s *stackServer) shutdown(drain time.Duration, force <-chan struct{}) int {
 	s.mu.Lock()
 	s.draining = true
 	for sc := range s.conns {
-		err := sc.session.GoAway()
-		switch {
-		case err == nil:
-			if f := s.events.goAwaySent; f != nil {
-				f(yamux.CodeNormal)
-			}
-		case !errors.Is(err, yamux.ErrSessionShutdown):
+		if err := sc.session.GoAway(); err != nil && !errors.Is(err, yamux.ErrSessionShutdown) {
 			s.log.Debug("GO_AWAY failed", "err", err)
 		}
 	}
