@@ -184,3 +184,11 @@ func (c *countingConn) Write(b []byte) (int, error) {
 	c.out.Add(uint64(n))
 	return n, err
 }
+
+// CloseWrite passes a half-close through to the TCP conn.
+func (c *countingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -118,7 +117,7 @@ func runTransfer(ctx context.Context, o *perfOptions, t *perfTarget, rep *report
 			defer r.done.Store(true)
 			st, err := t.open(ctx)
 			if err != nil {
-				r.err = fmt.Errorf("opening stream %d: %w", r.id, err)
+				r.err = fmt.Errorf("stream %d: %w", r.id, err)
 				return
 			}
 			if ys, ok := st.(interface{ StreamID() uint32 }); ok {
@@ -163,7 +162,7 @@ func runTransfer(ctx context.Context, o *perfOptions, t *perfTarget, rep *report
 	if t.server != nil && ctx.Err() == nil {
 		errs = append(errs, t.server.errors()...)
 	}
-	return sum, errors.Join(errs...)
+	return sum, firstOf(errs)
 }
 
 // pingOnce is one Yamux ping under a bound of its own.
@@ -190,5 +189,18 @@ func pingUnderLoad(ctx context.Context, s *yamux.Session, last *atomic.Int64) []
 		}
 		rtts = append(rtts, rtt)
 		last.Store(int64(rtt))
+	}
+}
+
+// firstOf keeps the error line short when many streams fail alike: the
+// first error, and how many others there were (the summary lists each).
+func firstOf(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	default:
+		return fmt.Errorf("%w (and %d more failures)", errs[0], len(errs)-1)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/yamuxgo/yamux/peer"
 )
 
 // startServe starts `yamux serve` with args and returns it with the address
@@ -349,4 +352,68 @@ func TestServeSecondSignalExitsAtOnce(t *testing.T) {
 	if code := client.wait(30 * time.Second); code != exitFailure {
 		t.Errorf("perf exited %d when its server vanished, want %d", code, exitFailure)
 	}
+}
+
+// TestSecurityMismatchAndTimeout: the errors the issue names, each one
+// line and exit 1: a secured dial to an insecure server (handshake
+// failure), an insecure dial to a secured one, and a server that accepts
+// TCP but never answers (timeout).
+func TestSecurityMismatchAndTimeout(t *testing.T) {
+	insecureSrv, insecureAddr := startServe(t, "--insecure")
+	securedSrv, securedAddr := startServe(t)
+	someID := securedAddr[strings.LastIndex(securedAddr, "/")+1:]
+
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 4)
+	acceptDone := make(chan struct{})
+	go func() {
+		defer close(acceptDone)
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held <- c // never read, never answered
+		}
+	}()
+	t.Cleanup(func() {
+		silent.Close()
+		<-acceptDone
+		close(held)
+		for c := range held {
+			c.Close()
+		}
+	})
+	silentAddr := tcpMultiaddr(silent.Addr(), peerIDOf(t, someID))
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"perf", "--bytes", "1MiB", insecureAddr + "/p2p/" + someID}, "negotiating Noise with 127.0.0.1:"},
+		{[]string{"ping", "-c", "1", "--insecure", strings.TrimSuffix(securedAddr, "/p2p/"+someID)}, "(is the peer running with --insecure?)"},
+		{[]string{"perf", "--bytes", "1MiB", "--timeout", "300ms", silentAddr}, "timed out after 300ms"},
+		{[]string{"ping", "-c", "1", "--timeout", "300ms", silentAddr}, "timed out after 300ms"},
+	} {
+		r := runYamux(t, 30*time.Second, tc.args...)
+		r.wantCode(t, exitFailure, tc.args...)
+		wantOneErrorLine(t, r.stderr, "yamux "+tc.args[0]+": ")
+		if !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("yamux %s: stderr %q, want it to say %q", strings.Join(tc.args, " "), r.stderr, tc.want)
+		}
+	}
+	insecureSrv.stop()
+	securedSrv.stop()
+}
+
+func peerIDOf(t *testing.T, s string) peer.ID {
+	t.Helper()
+	id, err := peer.Decode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

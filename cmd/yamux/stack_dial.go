@@ -51,7 +51,7 @@ func dialStack(ctx context.Context, key *peer.PrivateKey, t target, insecure boo
 
 	if insecure {
 		t1 := time.Now()
-		if sc.session, err = yamux.Client(c, nil); err != nil {
+		if sc.session, err = startSession(c, true); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("starting Yamux: %w", err)
 		}
@@ -103,7 +103,7 @@ func dialStack(ctx context.Context, key *peer.PrivateKey, t target, insecure boo
 		return fail("negotiating Yamux with "+t.hostport, context.Cause(ctx))
 	}
 	c.SetDeadline(time.Time{})
-	if sc.session, err = yamux.Client(nc, nil); err != nil {
+	if sc.session, err = startSession(nc, true); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("starting Yamux: %w", err)
 	}

@@ -142,7 +142,7 @@ func (s *stackServer) upgrade(c net.Conn) {
 	log := s.log.With("remote", c.RemoteAddr().String())
 	var err error
 	if s.insecure {
-		sc.session, err = yamux.Server(c, nil)
+		sc.session, err = startSession(c, false)
 	} else {
 		sc.session, sc.remote, err = s.secure(c)
 	}
@@ -205,7 +205,7 @@ func (s *stackServer) secure(c net.Conn) (*yamux.Session, peer.ID, error) {
 		}
 	}
 	c.SetDeadline(time.Time{})
-	sess, err := yamux.Server(nc, nil)
+	sess, err := startSession(nc, false)
 	return sess, nc.RemotePeer(), err
 }
 
