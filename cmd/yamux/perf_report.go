@@ -97,13 +97,25 @@ func (r *reporter) begin(start time.Time, runs []*streamRun, lastRTT *atomic.Int
 func (r *reporter) end(at time.Time) {
 	close(r.stop)
 	r.wg.Wait()
-	if at.Sub(r.prevT) >= r.interval/10 {
+	// The last, partial interval: always when bytes moved in it, so that
+	// the intervals add up to the summary; otherwise only if it is not a
+	// sliver.
+	if r.moved() != r.prevUp+r.prevDown || at.Sub(r.prevT) >= r.interval/10 {
 		r.tick(at)
 	}
 	if r.printed {
 		fmt.Fprint(r.out, "\r\x1b[K")
 		r.printed = false
 	}
+}
+
+// moved is the total of both directions' counters now.
+func (r *reporter) moved() uint64 {
+	var n uint64
+	for _, s := range r.runs {
+		n += s.counters.Uploaded.Load() + s.counters.Downloaded.Load()
+	}
+	return n
 }
 
 func (r *reporter) tick(now time.Time) {
