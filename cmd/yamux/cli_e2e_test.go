@@ -52,6 +52,18 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"perf", "--duration", "-1s"}, "--duration -1s"},
 		{[]string{"perf", "a", "b"}, "at most one MULTIADDR"},
 		{[]string{"version", "extra"}, "takes no arguments"},
+		{[]string{"serve", "--log-format", "xml"}, `--log-format "xml": want text or json`},
+		{[]string{"serve", "--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"serve", "--metrics", "9090"}, "want HOST:PORT"},
+		{[]string{"serve", "/ip4/127.0.0.1/tcp/0"}, "takes no arguments"},
+		{[]string{"ping"}, "want one MULTIADDR, got 0 arguments"},
+		{[]string{"ping", "-c", "-1", "/ip4/127.0.0.1/tcp/1"}, "-c -1"},
+		{[]string{"ping", "-i", "0s", "/ip4/127.0.0.1/tcp/1"}, "-i 0s"},
+		{[]string{"keygen", "file.key"}, "takes no arguments"},
+		{[]string{"ping", "/ip4/1.2.3/tcp/1"}, `bad multiaddr "/ip4/1.2.3/tcp/1"`},
+		{[]string{"perf", "/ip4/127.0.0.1/udp/1"}, `unsupported multiaddr "/ip4/127.0.0.1/udp/1"`},
+		{[]string{"serve", "--listen", "/dns4/localhost"}, "--listen: unsupported multiaddr"},
+		{[]string{"id", "--key"}, "flag --key needs a value"},
 		{[]string{"help", "nothing"}, `unknown command "nothing"`},
 	} {
 		r := runYamux(t, 30*time.Second, tc.args...)

@@ -102,6 +102,9 @@ func parsePerf(e *env, args []string) (*perfOptions, error) {
 		return nil, usageErrorf("--timeout %v: want a positive duration", o.timeout)
 	}
 	if len(pos) == 1 {
+		if _, err := parseTarget(pos[0]); err != nil {
+			return nil, &usageError{err.Error()}
+		}
 		o.target = pos[0]
 	}
 	if !o.upload && !o.download {

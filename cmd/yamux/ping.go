@@ -20,7 +20,7 @@ func runPing(ctx context.Context, e *env, args []string) error {
 	}
 	tg, err := parseTarget(o.target)
 	if err != nil {
-		return err
+		return &usageError{err.Error()}
 	}
 	key, err := loadKey(o.keyFile)
 	if err != nil {

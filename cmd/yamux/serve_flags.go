@@ -53,6 +53,11 @@ func parseServe(e *env, args []string) (*serveOptions, error) {
 	if len(pos) > 0 {
 		return nil, usageErrorf("takes no arguments (the address is given with --listen)")
 	}
+	if t, err := parseTarget(o.listen); err != nil {
+		return nil, &usageError{"--listen: " + err.Error()}
+	} else if !t.id.IsZero() {
+		return nil, usageErrorf("--listen %s: the /p2p/ part comes from the key, not the address", o.listen)
+	}
 	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		return nil, usageErrorf("--log-level %q: want debug, info, warn or error", *level)
 	}
