@@ -124,25 +124,32 @@ func TestCLIPerfAgainstGoLibp2p(t *testing.T) {
 	}
 }
 
-// TestCLIServeWithGoLibp2p: a go-libp2p host connects to `yamux serve`,
-// identifies it, pings it and echoes through it; SIGTERM then ends serve
-// cleanly.
-func TestCLIServeWithGoLibp2p(t *testing.T) {
-	bin := buildYamux(t)
-	srv := exec.Command(bin, "serve")
-	stdout, err := srv.StdoutPipe()
+// serveBin is a running `yamux serve`.
+type serveBin struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string
+	id     gopeer.ID
+	stderr bytes.Buffer
+	exited chan error
+}
+
+// startServeBin starts `yamux serve` and reads the address it prints.
+func startServeBin(t *testing.T, bin string) *serveBin {
+	t.Helper()
+	s := &serveBin{t: t, cmd: exec.Command(bin, "serve"), exited: make(chan error, 1)}
+	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	srv.Stderr = &stderr
-	if err := srv.Start(); err != nil {
+	s.cmd.Stderr = &s.stderr
+	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
 	t.Cleanup(func() {
-		srv.Process.Kill()
-		<-exited
+		s.cmd.Process.Kill()
+		err := <-s.exited
+		s.exited <- err
 	})
 	lines := make(chan string, 1)
 	go func() {
@@ -151,22 +158,48 @@ func TestCLIServeWithGoLibp2p(t *testing.T) {
 			lines <- sc.Text()
 		}
 		io.Copy(io.Discard, stdout)
-		exited <- srv.Wait()
+		s.exited <- s.cmd.Wait()
 	}()
-	var addr string
 	select {
-	case addr = <-lines:
+	case s.addr = <-lines:
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve printed no address")
 	}
-	m, err := ma.NewMultiaddr(addr)
+	m, err := ma.NewMultiaddr(s.addr)
 	if err != nil {
-		t.Fatalf("serve printed %q: %v", addr, err)
+		t.Fatalf("serve printed %q: %v", s.addr, err)
 	}
 	info, err := gopeer.AddrInfoFromP2pAddr(m)
 	if err != nil {
-		t.Fatalf("serve's address %q: %v", addr, err)
+		t.Fatalf("serve's address %q: %v", s.addr, err)
 	}
+	s.id = info.ID
+	return s
+}
+
+// stop sends SIGTERM and expects exit 0.
+func (s *serveBin) stop() {
+	s.t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.exited:
+		s.exited <- err // for the cleanup
+		if err != nil {
+			s.t.Errorf("serve after SIGTERM: %v, want exit 0; stderr:\n%s", err, &s.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("serve still running 30s after SIGTERM; stderr:\n%s", &s.stderr)
+	}
+}
+
+// TestCLIServeWithGoLibp2p: a go-libp2p host connects to `yamux serve`,
+// identifies it, pings it and echoes through it; SIGTERM then ends serve
+// cleanly.
+func TestCLIServeWithGoLibp2p(t *testing.T) {
+	bin := buildYamux(t)
+	srv := startServeBin(t, bin)
+	m, _ := ma.NewMultiaddr(srv.addr)
+	info, _ := gopeer.AddrInfoFromP2pAddr(m)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -208,16 +241,63 @@ func TestCLIServeWithGoLibp2p(t *testing.T) {
 	if err != nil || !bytes.Equal(back, data) {
 		t.Fatalf("echo through serve: %d bytes back (%v), want the 1 MiB sent", len(back), err)
 	}
+	srv.stop()
+}
 
-	srv.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		exited <- err // for the cleanup
-		if err != nil {
-			t.Errorf("serve after SIGTERM: %v, want exit 0; stderr:\n%s", err, &stderr)
+// TestCLIServeWithJSLibp2p: a js-libp2p node dials `yamux serve`,
+// identifies it, pings it and echoes 32 streams through it.
+func TestCLIServeWithJSLibp2p(t *testing.T) {
+	bin := buildYamux(t)
+	srv := startServeBin(t, bin)
+	n := startJSNode(t)
+	ctx := ctxTimeout(t, 90*time.Second)
+	var dr struct {
+		RemotePeer string `json:"remotePeer"`
+	}
+	if err := n.call(ctx, &dr, "dial", map[string]any{"addr": srv.addr}); err != nil {
+		t.Fatalf("js dialing serve: %v", err)
+	}
+	if dr.RemotePeer != srv.id.String() {
+		t.Fatalf("js reached %s, want %s", dr.RemotePeer, srv.id)
+	}
+	var id jsIdentify
+	if err := n.call(ctx, &id, "identified", map[string]any{"peer": dr.RemotePeer}); err != nil {
+		t.Fatalf("js identify of serve: %v", err)
+	}
+	if !strings.HasPrefix(id.AgentVersion, "yamuxgo-cli/") || !contains(id.Protocols, "/perf/1.0.0") || !contains(id.Protocols, echoID) {
+		t.Errorf("js sees serve as agent %q with %q", id.AgentVersion, id.Protocols)
+	}
+	var pr struct{ RTT float64 }
+	for range 3 {
+		if err := n.call(ctx, &pr, "ping", map[string]any{"peer": dr.RemotePeer}); err != nil {
+			t.Fatalf("js ping of serve: %v", err)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve still running 30s after SIGTERM; stderr:\n%s", &stderr)
+	}
+	var er struct{ Bytes int }
+	if err := n.call(ctx, &er, "echo", map[string]any{"peer": dr.RemotePeer, "streams": echoCount, "size": echoSize}); err != nil {
+		t.Fatalf("js echo through serve: %v", err)
+	}
+	if er.Bytes != echoCount*echoSize {
+		t.Fatalf("js echoed %d bytes through serve, want %d", er.Bytes, echoCount*echoSize)
+	}
+	srv.stop()
+}
+
+// TestCLIPingRealNodes: `yamux ping` measures go-libp2p and js-libp2p
+// nodes, with ping(8)'s output.
+func TestCLIPingRealNodes(t *testing.T) {
+	bin := buildYamux(t)
+	gh := newGoHost(t, true, true)
+	n := startJSNode(t)
+	for name, addr := range map[string]string{"go-libp2p": goAddr(t, gh).String(), "js-libp2p": n.addrs[0]} {
+		out, err := exec.Command(bin, "ping", "-c", "3", "-i", "20ms", addr).Output()
+		if err != nil {
+			t.Fatalf("yamux ping %s (%s): %v\n%s", name, addr, err, stderrOf(err))
+		}
+		if !strings.Contains(string(out), "3 pings transmitted, 3 received, 0% loss") ||
+			!strings.Contains(string(out), "rtt min/avg/max/stddev = ") {
+			t.Errorf("yamux ping %s printed:\n%s", name, out)
+		}
 	}
 }
 
