@@ -120,7 +120,7 @@ func TestNewStreamNegotiation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !host.IsLazy(s) {
+	if !s.Lazy() {
 		t.Error("NewStream of a protocol identify listed was not lazy")
 	}
 	s.Close()
@@ -136,7 +136,7 @@ func TestNewStreamNegotiation(t *testing.T) {
 	}
 	// The first supported one of several wins.
 	s, err = p.ca.NewStream(ctx, "/nope/1.0.0", echoID)
-	if err != nil || s.Protocol() != echoID || host.IsLazy(s) {
+	if err != nil || s.Protocol() != echoID || s.Lazy() {
 		t.Fatalf("NewStream(/nope, echo) = %v, %v", s, err)
 	}
 	s.Close()
@@ -155,8 +155,8 @@ func TestLazyRefusedAfterHandlerRemoved(t *testing.T) {
 	}
 	p.b.RemoveStreamHandler(echoID)
 	s, err := p.ca.NewStream(ctx, echoID)
-	if err != nil || !host.IsLazy(s) {
-		t.Fatalf("NewStream = %v, lazy %v", err, s != nil && host.IsLazy(s))
+	if err != nil || !s.Lazy() {
+		t.Fatalf("NewStream = %v, lazy %v", err, s != nil && s.Lazy())
 	}
 	s.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := s.Write([]byte("hello")); err != nil {

@@ -28,6 +28,10 @@ type Stream struct {
 // it is the proposal, which the first Read confirms or refutes.
 func (s *Stream) Protocol() string { return s.protocol }
 
+// Lazy reports whether NewStream proposed the protocol lazily, so that
+// the peer's answer is only checked by the first Read.
+func (s *Stream) Lazy() bool { return s.lazy != nil }
+
 // Conn returns the connection the stream belongs to.
 func (s *Stream) Conn() *Conn { return s.conn }
 

@@ -127,6 +127,11 @@ func ourEcho(t testing.TB, ctx context.Context, c *host.Conn) {
 				return
 			}
 			defer s.Close()
+			if !s.Lazy() {
+				// Identify has listed the protocol: go-libp2p's lazy path.
+				errs <- errors.New("NewStream after identify did not negotiate lazily")
+				return
+			}
 			if d, ok := ctx.Deadline(); ok {
 				s.SetDeadline(d)
 			}
