@@ -5,7 +5,7 @@ FUZZTIME      ?= 10s
 # Fuzz targets as package:target pairs; `make fuzz FUZZTIME=10m` runs them long.
 FUZZ_TARGETS  := ./internal/frame:FuzzParseHeader ./internal/frame:FuzzReader .:FuzzSession .:FuzzFrameScript \
                  ./peer:FuzzUnmarshalPublicKey ./peer:FuzzUnmarshalPrivateKey ./peer:FuzzDecodeID \
-                 ./noise:FuzzDecodePayload ./noise:FuzzPublicKey \
+                 ./noise:FuzzDecodePayload ./noise:FuzzPublicKey ./noise:FuzzHandshake ./noise:FuzzRecordReader \
                  ./multistream:FuzzReadMessage ./multistream:FuzzNegotiate ./identify:FuzzUnmarshal
 
 .PHONY: check fmt vet staticcheck test interop interop-libp2p fuzz bench-smoke bench example
