@@ -229,3 +229,46 @@ func TestCloseNoLingerWithoutHalfClose(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseLingersMemUnread is the deterministic form: 4 MiB of the peer's
+// window updates sit unread in our connection when we Close, and the peer
+// only starts reading once Close has returned. Closing over unread bytes
+// resets the connection (memconn, like a kernel), so the peer would read
+// nothing; lingering drains them first, and the peer reads all 1 MiB, the
+// GO_AWAY and a clean EOF.
+func TestCloseLingersMemUnread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ours, raw := memconn.PipeWith(memconn.Options{Capacity: 16 << 20})
+		s, err := yamux.Client(ours, testConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.OpenStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.Repeat([]byte("unread at close "), 1<<16) // 1 MiB
+		ack := frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.StreamID(), uint32(len(want)))
+		raw.Write(ack[:])
+		synctest.Wait()
+		if n, err := st.Write(want); n != len(want) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+		var noise []byte
+		for range (4 << 20) / frame.HeaderSize {
+			wu := frame.New(frame.TypeWindowUpdate, 0, st.StreamID(), 4096)
+			noise = append(noise, wu[:]...)
+		}
+		if _, err := raw.Write(noise); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		r := lingerPeer(raw, st.StreamID())
+		if r.data != int64(len(want)) || r.sum != sha256.Sum256(want) {
+			t.Errorf("peer read %d of %d bytes, want all", r.data, len(want))
+		}
+		if !r.goAway || r.err != io.EOF {
+			t.Errorf("peer saw GO_AWAY %v, read end %v; want GO_AWAY(0), then io.EOF", r.goAway, r.err)
+		}
+	})
+}

@@ -245,6 +245,9 @@ func (s *Session) AcceptStreamContext(ctx context.Context) (*Stream, error) {
 	case <-s.goAwayCh:
 		s.mu.Lock()
 		err := s.remoteGoAway
+		if closed := s.err(); closed != nil {
+			err = closed // the end of the session wins over its cause
+		}
 		s.mu.Unlock()
 		return nil, err
 	case <-ctx.Done():

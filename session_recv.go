@@ -323,6 +323,12 @@ func (s *Session) handleGoAway(h frame.Header) error {
 	// GO_AWAY(normal): no new streams either way; existing ones finish,
 	// then the session ends (spec.md §6).
 	s.mu.Lock()
+	if s.err() != nil {
+		// The session has ended (it lingers, reading): a GO_AWAY now is
+		// the peer answering ours, not news for the application.
+		s.mu.Unlock()
+		return nil
+	}
 	if s.remoteGoAway == nil {
 		s.remoteGoAway = reason
 		close(s.goAwayCh)
