@@ -75,13 +75,14 @@ type Host struct {
 	closed    bool
 	listeners []net.Listener
 	conns     map[*Conn]struct{}
+	pending   map[net.Conn]struct{} // TCP conns being upgraded
 	handlers  map[string]StreamHandler
 }
 
 // New returns a host with identity key. It serves identify and ping; it
 // neither listens nor dials until told to.
 func New(key *peer.PrivateKey, opts *Options) (*Host, error) {
-	h := &Host{key: key, id: key.ID(), conns: make(map[*Conn]struct{}), handlers: make(map[string]StreamHandler)}
+	h := &Host{key: key, id: key.ID(), conns: make(map[*Conn]struct{}), pending: make(map[net.Conn]struct{}), handlers: make(map[string]StreamHandler)}
 	if opts != nil {
 		h.opts = *opts
 	}
@@ -179,6 +180,10 @@ func (h *Host) Close() error {
 	for c := range h.conns {
 		conns = append(conns, c)
 	}
+	// Upgrades in progress end at once instead of at their timeout.
+	for c := range h.pending {
+		c.Close()
+	}
 	h.mu.Unlock()
 	for _, l := range ls {
 		l.Close()
@@ -199,6 +204,23 @@ func (h *Host) addConn(c *Conn) bool {
 	}
 	h.conns[c] = struct{}{}
 	return true
+}
+
+// trackPending registers a TCP conn under upgrade; false (and c closed) if
+// the host is closed. The returned func unregisters it.
+func (h *Host) trackPending(c net.Conn) (func(), bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		c.Close()
+		return nil, false
+	}
+	h.pending[c] = struct{}{}
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.pending, c)
+	}, true
 }
 
 func (h *Host) removeConn(c *Conn) {

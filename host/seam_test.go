@@ -17,6 +17,7 @@ import (
 	"github.com/yamuxgo/yamux/host"
 	"github.com/yamuxgo/yamux/multistream"
 	"github.com/yamuxgo/yamux/noise"
+	"github.com/yamuxgo/yamux/peer"
 )
 
 // Closing the yamux session closes the Noise conn and the TCP conn, and
@@ -295,4 +296,36 @@ func TestGarbageInsteadOfMultistream(t *testing.T) {
 			t.Fatalf("read %q, %v; want (part of) the header, then EOF or RST", got, err)
 		}
 	})
+}
+
+// Host.Close does not wait for a stalled inbound handshake's timeout: it
+// closes the connection under upgrade.
+func TestHostCloseCutsPendingHandshake(t *testing.T) {
+	k, _ := peer.GenerateEd25519Key(nil)
+	b, err := host.New(k, &host.Options{HandshakeTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := listen(t, b)
+	port, _ := addr.ValueForProtocol(6)
+	c, err := net.Dial("tcp", "127.0.0.1:"+port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Our header arriving proves the upgrade has started.
+	if _, err := multistream.ReadMessage(c); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() { b.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Host.Close waited for the stalled handshake")
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(c); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("after Close: %v, want EOF", err)
+	}
 }

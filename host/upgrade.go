@@ -28,6 +28,11 @@ type ConnState struct {
 // upgrade runs under HandshakeTimeout (or ctx's earlier deadline), and
 // cancelling ctx aborts it.
 func (h *Host) upgrade(ctx context.Context, c net.Conn, outbound bool, remote peer.ID) (*Conn, error) {
+	untrack, ok := h.trackPending(c)
+	if !ok {
+		return nil, ErrClosed
+	}
+	defer untrack()
 	ctx, cancel := context.WithTimeout(ctx, h.opts.HandshakeTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()

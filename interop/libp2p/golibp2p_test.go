@@ -22,6 +22,7 @@ import (
 	gonoise "github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	mss "github.com/multiformats/go-multistream"
 
 	"github.com/yamuxgo/yamux/host"
 	"github.com/yamuxgo/yamux/noise"
@@ -253,6 +254,14 @@ func TestGoLibp2pDefaultDialerTLSFirst(t *testing.T) {
 	res := <-goping.Ping(ctx, gh, goID(t, oh.ID()))
 	if res.Error != nil {
 		t.Fatal(res.Error)
+	}
+	ourPing(t, ctx, c)
+	// A protocol we have no handler for: our na reaches go's NewStream as
+	// go-multistream's typed error, and the connection stays usable.
+	_, err := gh.NewStream(ctx, goID(t, oh.ID()), "/nope/1.0.0")
+	var ns mss.ErrNotSupported[protocolID]
+	if !errors.As(err, &ns) {
+		t.Fatalf("go's NewStream(/nope) = %v, want multistream ErrNotSupported", err)
 	}
 	ourPing(t, ctx, c)
 }
