@@ -137,6 +137,10 @@ func (s *Session) handlePong(id uint32) bool {
 func (s *Session) startKeepalive() {
 	p := &s.ping
 	p.mu.Lock()
+	if p.closed { // the peer's first bytes already ended the session
+		p.mu.Unlock()
+		return
+	}
 	id := p.newPingLocked(nil)
 	if s.config.EnableKeepAlive {
 		p.timer = time.AfterFunc(s.config.KeepAliveInterval, s.keepaliveTick)
