@@ -14,16 +14,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/yamuxgo/yamux"
+	"github.com/yamuxgo/yamux/host"
 )
 
 // metrics is serve's Prometheus collector. The Yamux counters come from the
 // core's Session.Stats (statsCollector); gauges about live connections are
 // read from the sessions at scrape time; connection and per-protocol stream
-// counts follow the server's events; transport bytes (TCP, Noise framing
-// included) are counted on the TCP connection.
+// counts follow the host's Notify events; transport bytes (TCP, Noise
+// framing included) are counted on the TCP connection (host.Options.WrapConn).
 type metrics struct {
-	srv *stackServer
-
 	connsTotal     prometheus.Counter
 	streamsTotal   *prometheus.CounterVec
 	negotiateFails prometheus.Counter
@@ -44,9 +43,8 @@ type metrics struct {
 	httpDone      chan struct{}
 }
 
-func newMetrics(srv *stackServer, perfSrv *perfServer) *metrics {
+func newMetrics(perfSrv *perfServer) *metrics {
 	m := &metrics{
-		srv:  srv,
 		perf: perfSrv,
 		connsTotal: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "yamux_connections_total", Help: "Connections accepted and set up (TCP, security, muxer).",
@@ -63,7 +61,7 @@ func newMetrics(srv *stackServer, perfSrv *perfServer) *metrics {
 		descConns:     prometheus.NewDesc("yamux_connections", "Connections open now.", nil, nil),
 		descStreams:   prometheus.NewDesc("yamux_streams", "Streams open now, over all connections.", nil, nil),
 		descRTT:       prometheus.NewDesc("yamux_rtt_seconds", "Last measured Yamux ping round-trip time over the open connections: min, avg and max.", []string{"stat"}, nil),
-		stats:         newStatsCollector(srv.sessions),
+		stats:         newStatsCollector(),
 		descBytes:     prometheus.NewDesc("yamux_transport_bytes_total", "Bytes on the TCP connections, Noise framing included, by direction (in, out).", []string{"direction"}, nil),
 		descPerfBytes: prometheus.NewDesc("yamux_perf_bytes_total", "Perf protocol payload, by direction from the client's view (upload, download).", []string{"direction"}, nil),
 	}
@@ -82,7 +80,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector: it reads the live sessions.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
-	sessions := m.srv.sessions()
+	sessions := m.stats.sessions()
 	streams := 0
 	var rtts []time.Duration
 	for _, s := range sessions {
@@ -105,19 +103,26 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.descPerfBytes, prometheus.CounterValue, float64(m.perf.counters.Downloaded.Load()), "download")
 }
 
-// events are the server hooks that feed the counters.
-func (m *metrics) events() serverEvents {
-	return serverEvents{
-		wrapConn:   func(c net.Conn) net.Conn { return &countingConn{Conn: c, in: &m.bytesIn, out: &m.bytesOut} },
-		connOpened: func(*serverConn) { m.connsTotal.Inc() },
-		connClosed: m.connClosed,
-		retire:     func(sc *serverConn, remove func()) { m.stats.retire(sc.session, remove) },
-		stream:     func(p string) { m.streamsTotal.WithLabelValues(p).Inc() },
-		streamFail: func() { m.negotiateFails.Inc() },
-	}
+// The hooks below are called from the host's Options (WrapConn, Notify).
+
+func (m *metrics) wrapConn(c net.Conn) net.Conn {
+	return &countingConn{Conn: c, in: &m.bytesIn, out: &m.bytesOut}
 }
 
-func (m *metrics) connClosed(_ *serverConn, err error) {
+func (m *metrics) connected(c *host.Conn) {
+	m.connsTotal.Inc()
+	m.stats.add(c.Session())
+}
+
+func (m *metrics) stream(protocol string) { m.streamsTotal.WithLabelValues(protocol).Inc() }
+
+func (m *metrics) streamFailed() { m.negotiateFails.Inc() }
+
+// disconnected moves the session's final counts aside and counts why it
+// ended.
+func (m *metrics) disconnected(c *host.Conn) {
+	m.stats.retire(c.Session())
+	err := c.Err()
 	var se *yamux.SessionError
 	side, reason := "local", "normal"
 	if errors.As(err, &se) {

@@ -56,24 +56,26 @@ func addCounts(dst, src map[yamux.ErrorCode]uint64) map[yamux.ErrorCode]uint64 {
 }
 
 // statsCollector exports the core's Session.Stats, summed over the
-// connections serve has had.
+// connections serve has had. It keeps its own set of live sessions, fed by
+// the host's Connected and Disconnected events, so that a session moves
+// from live to retired in one step and no scrape counts it twice or not at
+// all.
 type statsCollector struct {
-	sessions func() []*yamux.Session
-
 	mu      sync.Mutex
-	retired sessionTotals // closed sessions; guarded by mu
+	live    map[*yamux.Session]struct{} // guarded by mu
+	retired sessionTotals               // closed sessions; guarded by mu
 
 	bytes, frames, streams, resets, pings, goAways *prometheus.Desc
 	protoErrs, streamProtoErrs, window             *prometheus.Desc
 	queueBytes, queueFrames                        *prometheus.Desc
 }
 
-func newStatsCollector(sessions func() []*yamux.Session) *statsCollector {
+func newStatsCollector() *statsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, nil)
 	}
 	return &statsCollector{
-		sessions:        sessions,
+		live:            map[*yamux.Session]struct{}{},
 		bytes:           d("yamux_bytes_total", "Bytes of Yamux frames, headers included, by direction (sent, received).", "direction"),
 		frames:          d("yamux_frames_total", "Yamux frames, by direction (sent, received).", "direction"),
 		streams:         d("yamux_streams_total", "Streams opened, by who opened them (local, remote), and remote SYNs refused (refused).", "origin"),
@@ -88,14 +90,35 @@ func newStatsCollector(sessions func() []*yamux.Session) *statsCollector {
 	}
 }
 
-// retire keeps the final counts of a closed session and, in the same
-// critical section as Collect's, has the server forget it, so that no
-// scrape counts it twice or not at all.
-func (c *statsCollector) retire(s *yamux.Session, remove func()) {
+// add counts a new session as live.
+func (c *statsCollector) add(s *yamux.Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live[s] = struct{}{}
+}
+
+// retire keeps the final counts of a closed session and forgets it as
+// live, in the same critical section as Collect reads both.
+func (c *statsCollector) retire(s *yamux.Session) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.retired.add(s.Stats())
-	remove()
+	delete(c.live, s)
+}
+
+// sessions returns the live sessions.
+func (c *statsCollector) sessions() []*yamux.Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.liveLocked()
+}
+
+func (c *statsCollector) liveLocked() []*yamux.Session {
+	out := make([]*yamux.Session, 0, len(c.live))
+	for s := range c.live {
+		out = append(out, s)
+	}
+	return out
 }
 
 // Describe implements prometheus.Collector.
@@ -112,7 +135,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	t := c.retired
 	t.goAwaySent = addCounts(nil, c.retired.goAwaySent)
 	t.goAwayReceived = addCounts(nil, c.retired.goAwayReceived)
-	live := c.sessions()
+	live := c.liveLocked()
 	c.mu.Unlock()
 	queueBytes, queueFrames := 0, 0
 	for _, s := range live {

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/yamuxgo/yamux/identify"
 	"github.com/yamuxgo/yamux/peer"
 	"github.com/yamuxgo/yamux/perf"
 )
@@ -22,9 +20,12 @@ func startInProcess(ctx context.Context, o *perfOptions) (*perfTarget, error) {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	srv := &perfServer{verify: true, log: quiet}
-	var ss *stackServer
-	ss = newStackServer(serverKey, o.insecure, quiet, serverHandlers(serverKey, srv, func() string { return ss.addr() }, quiet))
+	ss, err := newServer(serverKey, o.insecure, quiet, srv, nil)
+	if err != nil {
+		return nil, err
+	}
 	if err := ss.listen("/ip4/127.0.0.1/tcp/0"); err != nil {
+		ss.shutdown(0, nil)
 		return nil, err
 	}
 	stopServer := func() { ss.shutdown(0, nil) }
@@ -51,62 +52,46 @@ func dialPerfTarget(ctx context.Context, o *perfOptions) (*perfTarget, error) {
 }
 
 func dialTarget(ctx context.Context, o *perfOptions, addr string) (*perfTarget, error) {
-	tg, err := parseTarget(addr)
-	if err != nil {
-		return nil, err
-	}
 	key, err := loadKey(o.keyFile)
 	if err != nil {
 		return nil, err
 	}
-	sc, err := dialStack(ctx, key, tg, o.insecure, o.timeout)
+	c, err := dialClient(ctx, key, addr, o.insecure, o.timeout)
 	if err != nil {
 		return nil, err
 	}
-	sess := sc.session
-	var wg sync.WaitGroup
-	wg.Go(func() { answerInbound(sess, key, slog.New(slog.DiscardHandler)) })
 	t := &perfTarget{
 		addr:     addr,
 		stack:    "TCP + Yamux (no security)",
 		security: "none",
-		session:  sess,
+		session:  c.conn.Session(),
 		open: func(ctx context.Context) (perf.Stream, error) {
-			return openProtocol(ctx, sess, perf.ProtocolID)
+			return c.openProtocol(ctx, perf.ProtocolID)
 		},
-		setup: sc.setup,
-		closeFn: func() error {
-			err := sess.Close()
-			wg.Wait()
-			return err
-		},
+		setup:   c.conn.Timings(),
+		closeFn: c.close,
 	}
 	if !o.insecure {
 		t.security = "noise"
-		t.remotePeer = sc.remote.String()
+		t.remotePeer = c.conn.RemotePeer().String()
 		t.stack = "TCP + Noise + Yamux"
-		if sc.earlyMuxer {
+		if c.conn.ConnState().UsedEarlyMuxerNegotiation {
 			t.stack += " (muxer agreed inside Noise)"
 		} else {
 			t.stack += " (muxer agreed with multistream-select)"
 		}
 	}
-	t.verifyContent = peerIsOurs(ctx, t)
+	t.verifyContent = peerIsOurs(ctx, c)
 	return t, nil
 }
 
-// peerIsOurs asks the peer's identify whether it is this command's serve,
-// whose perf server sends the verifiable pattern. Any failure means no.
-func peerIsOurs(ctx context.Context, t *perfTarget) bool {
+// peerIsOurs asks the peer's identify (which the host runs on every new
+// connection) whether it is this command's serve, whose perf server sends
+// the verifiable pattern. Any failure means no.
+func peerIsOurs(ctx context.Context, c *client) bool {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	st, err := openProtocol(ctx, t.session, identify.ID)
-	if err != nil {
-		return false
-	}
-	defer st.Close()
-	st.SetReadDeadline(time.Now().Add(5 * time.Second))
-	rec, err := identify.Read(st)
+	rec, err := c.conn.Identify(ctx)
 	if err != nil {
 		return false
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/yamuxgo/yamux"
+	"github.com/yamuxgo/yamux/host"
 	"github.com/yamuxgo/yamux/perf"
 )
 
@@ -28,7 +29,7 @@ type perfTarget struct {
 	// open opens a stream that has negotiated perf.ProtocolID.
 	open func(ctx context.Context) (perf.Stream, error)
 	// setup is how long each layer of the connection setup took.
-	setup setupTimes
+	setup host.Timings
 	// verifyContent is true when the server is known to send this
 	// package's pattern, so every downloaded byte can be checked.
 	verifyContent bool
@@ -40,11 +41,6 @@ type perfTarget struct {
 }
 
 func (t *perfTarget) close() error { return t.closeFn() }
-
-// setupTimes splits the connection setup by layer.
-type setupTimes struct {
-	TCP, Security, Muxer time.Duration
-}
 
 // streamRun is one stream's exchange as it happens and ends.
 type streamRun struct {

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/yamuxgo/yamux"
+	"github.com/yamuxgo/yamux/host"
 	"github.com/yamuxgo/yamux/ping"
 )
 
@@ -35,23 +34,18 @@ func runPing(ctx context.Context, e *env, args []string) error {
 		case <-ctx.Done():
 		}
 	}()
-	sc, err := dialStack(ctx, key, tg, o.insecure, o.timeout)
+	c, err := dialClient(ctx, key, o.target, o.insecure, o.timeout)
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() { answerInbound(sc.session, key, slog.New(slog.DiscardHandler)) })
-	defer func() {
-		sc.session.Close()
-		wg.Wait()
-	}()
+	defer c.close()
 
 	who := o.target
 	fmt.Fprintf(e.stdout, "PING %s: %d data bytes (%s)\n", who, ping.Size, ping.ID)
 	start := time.Now()
 	var rtts []time.Duration
 	sent := 0
-	var st *yamux.Stream
+	var st *host.Stream
 	for seq := 1; o.count == 0 || seq <= o.count; seq++ {
 		if seq > 1 {
 			t := time.NewTimer(o.interval)
@@ -65,7 +59,7 @@ func runPing(ctx context.Context, e *env, args []string) error {
 			break
 		}
 		if st == nil {
-			if st, err = openProtocol(ctx, sc.session, ping.ID); err != nil {
+			if st, err = c.openProtocol(ctx, ping.ID); err != nil {
 				if ctx.Err() != nil {
 					break
 				}
@@ -90,7 +84,7 @@ func runPing(ctx context.Context, e *env, args []string) error {
 		// new one.
 		st.Reset()
 		st = nil
-		if sc.session.IsClosed() {
+		if c.conn.Session().IsClosed() {
 			break
 		}
 	}
@@ -108,7 +102,7 @@ func runPing(ctx context.Context, e *env, args []string) error {
 var errPingTimeout = errors.New("ping timed out")
 
 // pingWithin is one ping on st, bounded by wait and ctx.
-func pingWithin(ctx context.Context, st *yamux.Stream, wait time.Duration) (time.Duration, error) {
+func pingWithin(ctx context.Context, st *host.Stream, wait time.Duration) (time.Duration, error) {
 	st.SetDeadline(time.Now().Add(wait))
 	defer st.SetDeadline(time.Time{})
 	stop := context.AfterFunc(ctx, func() { st.SetDeadline(time.Unix(1, 0)) })

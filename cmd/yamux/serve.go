@@ -18,24 +18,25 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	perfSrv := &perfServer{log: log}
-	var ss *stackServer
-	ss = newStackServer(key, o.insecure, log, serverHandlers(key, perfSrv, func() string { return ss.addr() }, log))
-
 	var m *metrics
 	if o.metrics != "" {
-		m = newMetrics(ss, perfSrv)
-		ss.events = m.events()
+		m = newMetrics(perfSrv)
 		if err := m.serve(o.metrics); err != nil {
 			return err
 		}
 		defer m.close()
 	}
+	ss, err := newServer(key, o.insecure, log, perfSrv, m)
+	if err != nil {
+		return err
+	}
 	if err := ss.listen(o.listen); err != nil {
+		ss.shutdown(0, nil)
 		return err
 	}
 	// The one stdout line: what to dial.
 	fmt.Fprintln(e.stdout, ss.addr())
-	attrs := []any{"addr", ss.addr(), "protocols", ss.protocols(), "version", versionWord()}
+	attrs := []any{"addr", ss.addr(), "protocols", ss.h.Protocols(), "version", versionWord()}
 	if m != nil {
 		attrs = append(attrs, "metrics", "http://"+m.addr()+"/metrics")
 	}

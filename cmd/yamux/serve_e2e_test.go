@@ -259,11 +259,13 @@ func TestServeMetrics(t *testing.T) {
 		{"yamux_perf_bytes_total", map[string]string{"direction": "download"}, perfBytes},
 		{"yamux_connections", nil, 0},
 		{"yamux_streams", nil, 0},
-		// From the core's Session.Stats: both clients opened 4 streams in all
-		// (2 perf, identify, ping), none was reset or refused, and both
-		// said GO_AWAY(normal) when they closed.
+		// From the core's Session.Stats: both clients opened 5 streams in all
+		// (each host identifies its peer on connecting, then 2 perf and 1
+		// ping), none was reset or refused, and both said GO_AWAY(normal)
+		// when they closed.
 		{"yamux_protocol_errors_total", nil, 0},
-		{"yamux_streams_total", map[string]string{"origin": "remote"}, 4},
+		{"yamux_streams_total", map[string]string{"origin": "remote"}, 5},
+		{"yamux_streams_opened_total", map[string]string{"protocol": "/ipfs/id/1.0.0"}, 2},
 		{"yamux_streams_total", map[string]string{"origin": "refused"}, 0},
 		{"yamux_stream_resets_total", map[string]string{"side": "remote"}, 0},
 		{"yamux_goaway_total", map[string]string{"direction": "received", "code": "normal"}, 2},
