@@ -15,7 +15,6 @@ import (
 // with an optional /p2p/<peer ID>.
 type target struct {
 	addr     ma.Multiaddr
-	network  string // "tcp", "tcp4" or "tcp6"
 	hostport string
 	id       peer.ID // zero without /p2p
 }
@@ -33,10 +32,6 @@ func parseTarget(s string) (target, error) {
 		switch code := c.Code(); {
 		case i == 0 && (code == ma.P_IP4 || code == ma.P_IP6 || code == ma.P_DNS || code == ma.P_DNS4 || code == ma.P_DNS6):
 			host = c.Value()
-			t.network = map[int]string{ma.P_IP4: "tcp4", ma.P_IP6: "tcp6", ma.P_DNS4: "tcp4", ma.P_DNS6: "tcp6"}[code]
-			if t.network == "" {
-				t.network = "tcp"
-			}
 		case i == 1 && code == ma.P_TCP:
 			port = c.Value()
 		case i == 2 && code == ma.P_P2P:
@@ -57,22 +52,4 @@ func parseTarget(s string) (target, error) {
 	}
 	t.hostport = net.JoinHostPort(host, port)
 	return t, nil
-}
-
-// tcpMultiaddr is the multiaddr of a TCP address, with /p2p/<id> unless id
-// is zero.
-func tcpMultiaddr(a net.Addr, id peer.ID) string {
-	tcp, ok := a.(*net.TCPAddr)
-	if !ok {
-		return a.String()
-	}
-	family := "ip4"
-	if tcp.IP.To4() == nil {
-		family = "ip6"
-	}
-	s := fmt.Sprintf("/%s/%s/tcp/%d", family, tcp.IP, tcp.Port)
-	if !id.IsZero() {
-		s += "/p2p/" + id.String()
-	}
-	return s
 }

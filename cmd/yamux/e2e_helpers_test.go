@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/yamuxgo/yamux/peer"
 )
 
 // yamuxBin is the command under test, built once by TestMain.
@@ -263,3 +266,22 @@ func (s *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
+
+// tcpMultiaddr is the multiaddr of a TCP address (for a listener the
+// test runs itself), with /p2p/<id> unless id
+// is zero.
+func tcpMultiaddr(a net.Addr, id peer.ID) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	family := "ip4"
+	if tcp.IP.To4() == nil {
+		family = "ip6"
+	}
+	s := fmt.Sprintf("/%s/%s/tcp/%d", family, tcp.IP, tcp.Port)
+	if !id.IsZero() {
+		s += "/p2p/" + id.String()
+	}
+	return s
+}
