@@ -137,7 +137,7 @@ func (s *Session) handlePong(id uint32) bool {
 func (s *Session) startKeepalive() {
 	p := &s.ping
 	p.mu.Lock()
-	if p.closed {
+	if p.closed { // the peer's first bytes already ended the session
 		p.mu.Unlock()
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
@@ -18,13 +19,15 @@ import (
 var errorsAs = errors.As
 
 // Conn is one libp2p connection: a yamux session over a Noise-secured TCP
-// connection to an authenticated peer.
+// connection to an authenticated peer (or, with Options.Insecure, over the
+// TCP connection itself).
 type Conn struct {
 	// Immutable after newConn.
 	host     *Host
-	nc       *noise.Conn
+	nc       *noise.Conn // nil when insecure
 	sess     *yamux.Session
 	state    ConnState
+	timings  Timings
 	outbound bool
 	local    ma.Multiaddr
 	remote   ma.Multiaddr
@@ -36,10 +39,12 @@ type Conn struct {
 	idErr      error
 }
 
-func newConn(h *Host, nc *noise.Conn, sess *yamux.Session, state ConnState, outbound bool) *Conn {
+// newConn builds a Conn; raw is the TCP conn (as WrapConn left it), nc the
+// Noise conn over it or nil.
+func newConn(h *Host, raw net.Conn, nc *noise.Conn, sess *yamux.Session, state ConnState, timings Timings, outbound bool) *Conn {
 	return &Conn{
-		host: h, nc: nc, sess: sess, state: state, outbound: outbound,
-		local: toMultiaddr(nc.LocalAddr()), remote: toMultiaddr(nc.RemoteAddr()),
+		host: h, nc: nc, sess: sess, state: state, timings: timings, outbound: outbound,
+		local: toMultiaddr(raw.LocalAddr()), remote: toMultiaddr(raw.RemoteAddr()),
 		identified: make(chan struct{}),
 	}
 }
@@ -48,13 +53,24 @@ func newConn(h *Host, nc *noise.Conn, sess *yamux.Session, state ConnState, outb
 // accept loop and identify towards the peer. False (and c closed) if the
 // host is closed.
 func (h *Host) started(c *Conn) bool {
-	if !h.addConn(c) {
+	ok, goAway := h.addConn(c)
+	if !ok {
 		c.sess.Close()
 		return false
+	}
+	if goAway {
+		c.sess.GoAway()
+	}
+	if f := h.opts.Notify.Connected; f != nil {
+		f(c)
 	}
 	if !h.goTracked(c.acceptLoop) {
 		c.sess.Close()
 		h.removeConn(c)
+		if f := h.opts.Notify.Disconnected; f != nil {
+			<-c.sess.CloseChan()
+			f(c)
+		}
 		return false
 	}
 	h.goTracked(c.runIdentify)
@@ -67,7 +83,15 @@ func (h *Host) started(c *Conn) bool {
 // acceptLoop hands every inbound stream to a goroutine of its own until
 // the session ends, then unregisters the conn.
 func (c *Conn) acceptLoop() {
-	defer c.host.removeConn(c)
+	defer func() {
+		// AcceptStream also fails after a GO_AWAY while the session still
+		// runs; the conn is only gone once the session has ended.
+		<-c.sess.CloseChan()
+		c.host.removeConn(c)
+		if f := c.host.opts.Notify.Disconnected; f != nil {
+			f(c)
+		}
+	}()
 	for {
 		st, err := c.sess.AcceptStream()
 		if err != nil {
@@ -91,10 +115,17 @@ func (c *Conn) serveStream(st *yamux.Stream) {
 	})
 	if err != nil {
 		st.Reset()
+		if f := c.host.opts.Notify.InboundStreamFailed; f != nil {
+			f(c, err)
+		}
 		return
 	}
 	st.SetDeadline(time.Time{})
-	handler(&Stream{Stream: st, conn: c, protocol: proto})
+	s := &Stream{Stream: st, conn: c, protocol: proto}
+	if f := c.host.opts.Notify.InboundStream; f != nil {
+		f(s)
+	}
+	handler(s)
 }
 
 // runIdentify asks the peer for its identify record.
@@ -125,7 +156,9 @@ func (c *Conn) identify(ctx context.Context) (*identify.Record, error) {
 		s.Reset()
 		return nil, err
 	}
-	if rec.PublicKey != nil && !c.RemotePeer().MatchesPublicKey(rec.PublicKey) {
+	// Without security nothing proved the peer's identity to check the
+	// record's key against.
+	if rec.PublicKey != nil && c.nc != nil && !c.RemotePeer().MatchesPublicKey(rec.PublicKey) {
 		return nil, fmt.Errorf("the record's public key is not %s's", c.RemotePeer())
 	}
 	return rec, nil
@@ -169,14 +202,26 @@ func (c *Conn) identifiedRecord() *identify.Record {
 	}
 }
 
-// RemotePeer returns the peer ID Noise authenticated.
-func (c *Conn) RemotePeer() peer.ID { return c.nc.RemotePeer() }
+// RemotePeer returns the peer ID Noise authenticated; the zero ID on an
+// insecure connection.
+func (c *Conn) RemotePeer() peer.ID {
+	if c.nc == nil {
+		return peer.ID{}
+	}
+	return c.nc.RemotePeer()
+}
 
-// RemotePublicKey returns the peer's identity key.
-func (c *Conn) RemotePublicKey() *peer.PublicKey { return c.nc.RemotePublicKey() }
+// RemotePublicKey returns the peer's identity key; nil on an insecure
+// connection.
+func (c *Conn) RemotePublicKey() *peer.PublicKey {
+	if c.nc == nil {
+		return nil
+	}
+	return c.nc.RemotePublicKey()
+}
 
 // LocalPeer returns our peer ID.
-func (c *Conn) LocalPeer() peer.ID { return c.nc.LocalPeer() }
+func (c *Conn) LocalPeer() peer.ID { return c.host.id }
 
 // RemoteMultiaddr returns the peer's TCP address.
 func (c *Conn) RemoteMultiaddr() ma.Multiaddr { return c.remote }
@@ -190,10 +235,15 @@ func (c *Conn) Outbound() bool { return c.outbound }
 // ConnState says how the connection was negotiated.
 func (c *Conn) ConnState() ConnState { return c.state }
 
-// Session returns the connection's yamux session.
+// Timings says how long each layer of the connection's setup took.
+func (c *Conn) Timings() Timings { return c.timings }
+
+// Session returns the connection's yamux session: its Stats, RTT and
+// NumStreams are the connection's counters.
 func (c *Conn) Session() *yamux.Session { return c.sess }
 
-// NoiseConn returns the secured connection under the session.
+// NoiseConn returns the secured connection under the session; nil on an
+// insecure connection.
 func (c *Conn) NoiseConn() *noise.Conn { return c.nc }
 
 // Close closes the session, which closes the Noise and TCP connections.

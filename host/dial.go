@@ -2,8 +2,10 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -14,11 +16,15 @@ import (
 // (Conn.Identify waits for it). A peer that proves another identity than
 // <id> fails the dial with an error matching ErrUpgrade and
 // noise.ErrPeerIDMismatch, before any stream exists. ctx bounds the TCP
-// connect and the upgrade.
+// connect and the upgrade. With Options.Insecure the /p2p/<id> is optional
+// and, when present, unchecked: nothing could prove it.
 func (h *Host) Dial(ctx context.Context, addr ma.Multiaddr) (*Conn, error) {
 	tcpAddr, id, err := splitPeer(addr)
 	if err != nil {
-		return nil, err
+		if !h.opts.Insecure || !errors.Is(err, ErrNoPeerID) {
+			return nil, err
+		}
+		tcpAddr = addr
 	}
 	network, hostport, err := tcpArgs(tcpAddr)
 	if err != nil {
@@ -31,11 +37,12 @@ func (h *Host) Dial(ctx context.Context, addr ma.Multiaddr) (*Conn, error) {
 		return nil, ErrClosed
 	}
 	var d net.Dialer
+	t0 := time.Now()
 	c, err := d.DialContext(ctx, network, hostport)
 	if err != nil {
 		return nil, fmt.Errorf("host: dialing %s: %w", addr, err)
 	}
-	conn, err := h.upgrade(ctx, c, true, id)
+	conn, err := h.upgrade(ctx, c, true, id, time.Since(t0))
 	if err != nil {
 		return nil, err
 	}

@@ -19,9 +19,18 @@
 //	             └ per stream: multistream-select of the application protocol
 //
 // The whole upgrade runs under Options.HandshakeTimeout; a failure at any
-// layer closes the TCP connection and returns an error matching ErrUpgrade
-// and the layer's own error (noise.ErrPeerIDMismatch, multistream errors,
+// layer closes the TCP connection and returns an *UpgradeError naming the
+// stage, which matches ErrUpgrade and wraps the layer's own error (noise.ErrPeerIDMismatch, multistream errors,
 // a timeout).
+//
+// Conn.Timings splits the setup into the TCP connect, the security layer
+// and the muxer, for benchmarks. Options.Insecure skips security and muxer
+// negotiation altogether and runs yamux straight on TCP (streams still
+// negotiate their protocol): it is not libp2p's /plaintext, only our own
+// endpoints speak it. Options.WrapConn wraps the raw TCP connection (to
+// count its bytes), and Options.Notify hears about connections, failed
+// inbound upgrades and inbound streams; each connection's yamux counters
+// are Conn.Session().Stats(). Host.GoAway starts a graceful shutdown.
 //
 // Once a connection is up, each side runs identify (/ipfs/id/1.0.0)
 // towards the other and serves its own record; Conn.Identify returns the

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"net"
 	"slices"
 	"sync"
@@ -53,6 +54,20 @@ type Options struct {
 	// ConnHandler, if set, is called in a goroutine of its own for every
 	// new connection, inbound or outbound, once its session is up.
 	ConnHandler func(*Conn)
+	// Insecure runs Yamux straight on TCP, with no security layer and no
+	// muxer negotiation: nothing authenticates either peer, a dialed
+	// /p2p/<id> is not checked, and Conn.RemotePeer is the zero ID. Streams
+	// still negotiate their protocol with multistream-select. This is NOT
+	// libp2p's /plaintext/2.0.0 (which exchanges public keys): only our
+	// own endpoints speak it, to measure Yamux without encryption.
+	Insecure bool
+	// WrapConn, if set, wraps every raw TCP connection, dialed or
+	// accepted, before any byte is exchanged (to count bytes, say). The
+	// wrapper must pass Close and deadlines through; one without
+	// CloseWrite makes the session's close skip its half-close.
+	WrapConn func(net.Conn) net.Conn
+	// Notify hears about connections and inbound streams.
+	Notify Notify
 }
 
 // StreamHandler serves one inbound stream whose protocol was negotiated.
@@ -73,6 +88,7 @@ type Host struct {
 
 	mu        sync.Mutex
 	closed    bool
+	goingAway bool // GoAway was called: new connections get GO_AWAY at once
 	listeners []net.Listener
 	conns     map[*Conn]struct{}
 	pending   map[net.Conn]struct{} // TCP conns being upgraded
@@ -195,15 +211,44 @@ func (h *Host) Close() error {
 	return nil
 }
 
-// addConn registers c; false if the host is closed.
-func (h *Host) addConn(c *Conn) bool {
+// GoAway begins a graceful shutdown: it stops the listeners and sends
+// GO_AWAY on every connection, and on every connection whose upgrade
+// finishes later, so that peers open no new streams while the streams in
+// flight carry on. Close ends those.
+func (h *Host) GoAway() error {
+	h.mu.Lock()
+	h.goingAway = true
+	ls := h.listeners
+	h.listeners = nil
+	conns := make([]*Conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	var errs []error
+	for _, l := range ls {
+		if err := l.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, c := range conns {
+		if err := c.sess.GoAway(); err != nil && !errors.Is(err, yamux.ErrSessionShutdown) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// addConn registers c; false if the host is closed. goAway is true once
+// GoAway has been called.
+func (h *Host) addConn(c *Conn) (ok, goAway bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		return false, false
 	}
 	h.conns[c] = struct{}{}
-	return true
+	return true, h.goingAway
 }
 
 // trackPending registers a TCP conn under upgrade; false (and c closed) if

@@ -54,8 +54,12 @@ func (h *Host) acceptLoop(l net.Listener) {
 func (h *Host) upgradeInbound(c net.Conn) {
 	// An inbound upgrade has no caller to report to: a failure just closes
 	// the connection (the dialer sees its own error).
-	conn, err := h.upgrade(context.Background(), c, false, peer.ID{})
+	remote := c.RemoteAddr()
+	conn, err := h.upgrade(context.Background(), c, false, peer.ID{}, 0)
 	if err != nil {
+		if f := h.opts.Notify.UpgradeFailed; f != nil {
+			f(remote, err)
+		}
 		return
 	}
 	h.started(conn)
