@@ -1,0 +1,259 @@
+// Command muxbench measures Go stream multiplexers side by side in one
+// process: ours, hashicorp/yamux, go-yamux (default and 16 MiB window) and
+// smux, each against raw sockets carrying the same bytes. Contenders run
+// interleaved round by round (A B C A B C …); every figure is reported as a
+// median with its range, as per-round ratios against raw, and as ours
+// against every peer. Output: JSON (everything), markdown (the tables) and
+// an SVG plot made from the JSON.
+//
+//	cd bench && go run . -mode quick        # ≈ 2 minutes
+//	cd bench && go run . -mode full         # ≈ 10 minutes, for BENCHMARKS.md
+//	cd bench && go run . -from out/muxbench.json   # re-render tables and plot
+//
+// A contender is a stack of layers (transport, optional security, optional
+// multiplexer; see contender.go), so Noise or libp2p stacks slot in as more
+// contenders without changing the scenarios.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "muxbench:", err)
+		os.Exit(1)
+	}
+}
+
+// modeParams returns the sizes of a mode.
+func modeParams(mode string) (*Params, int, error) {
+	switch mode {
+	case "full":
+		return &Params{
+			BulkBytes: 768 * mib, BulkWarm: 32 * mib, PingDur: time.Second,
+			MultiStreams: 64, MultiBytes: 16 * mib, IdleStreams: 10000,
+			ChurnDur: time.Second, ChurnPar: 32, FairGreedy: 16, FairDur: time.Second,
+			ScaleStreams: 1000, ScaleBytes: mib, OpenLevels: []int{10, 1000, 10000}, OpenDur: 500 * time.Millisecond,
+			Timeout: 3 * time.Minute,
+		}, 5, nil
+	case "quick":
+		return &Params{
+			BulkBytes: 128 * mib, BulkWarm: 16 * mib, PingDur: 300 * time.Millisecond,
+			MultiStreams: 64, MultiBytes: 2 * mib, IdleStreams: 10000,
+			ChurnDur: 300 * time.Millisecond, ChurnPar: 32, FairGreedy: 16, FairDur: 300 * time.Millisecond,
+			ScaleStreams: 1000, ScaleBytes: 256 << 10, OpenLevels: []int{10, 1000, 10000}, OpenDur: 150 * time.Millisecond,
+			Timeout: time.Minute,
+		}, 5, nil
+	case "smoke":
+		return &Params{
+			BulkBytes: 4 * mib, BulkWarm: mib, PingDur: 40 * time.Millisecond,
+			MultiStreams: 8, MultiBytes: 256 << 10, IdleStreams: 200,
+			ChurnDur: 40 * time.Millisecond, ChurnPar: 32, FairGreedy: 4, FairDur: 40 * time.Millisecond,
+			ScaleStreams: 100, ScaleBytes: 64 << 10, OpenLevels: []int{10, 100}, OpenDur: 30 * time.Millisecond,
+			Timeout: 20 * time.Second,
+		}, 1, nil
+	}
+	return nil, 0, fmt.Errorf("unknown mode %q (quick, full, smoke)", mode)
+}
+
+// allScenarios lists the scenarios in report order.
+func allScenarios(p *Params) []Scenario {
+	return []Scenario{
+		bulkScenario(Unix),
+		bulkScenario(TCP),
+		pingpongScenario(),
+		multiScenario(),
+		idleScenario(),
+		churnScenario(1),
+		churnScenario(p.ChurnPar),
+		fairnessScenario(),
+		scaleScenario(),
+		openStreamsScenario(p.OpenLevels),
+	}
+}
+
+func selectScenarios(all []Scenario, names string) ([]Scenario, error) {
+	if names == "" {
+		return all, nil
+	}
+	var out []Scenario
+	for _, n := range strings.Split(names, ",") {
+		found := false
+		for _, s := range all {
+			if s.Name == strings.TrimSpace(n) {
+				out = append(out, s)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown scenario %q", n)
+		}
+	}
+	return out, nil
+}
+
+// options are the command-line settings.
+type options struct {
+	mode, scenarios, contenders, out, from, cpuprofile string
+	rounds                                             int
+	quiet                                              bool
+}
+
+func run(args []string) error {
+	var o options
+	fs := flag.NewFlagSet("muxbench", flag.ContinueOnError)
+	fs.StringVar(&o.mode, "mode", "quick", "quick (≈ 2 min), full (≈ 10 min) or smoke (seconds, for CI)")
+	fs.IntVar(&o.rounds, "rounds", 0, "rounds (0: the mode's default, 5 for quick and full)")
+	fs.StringVar(&o.scenarios, "scenarios", "", "comma-separated scenarios to run (default all)")
+	fs.StringVar(&o.contenders, "contenders", "", "comma-separated contenders (raw is always included)")
+	fs.StringVar(&o.out, "out", "out", "directory for muxbench.json, .md and .svg")
+	fs.StringVar(&o.from, "from", "", "re-render markdown and SVG from this JSON instead of measuring")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured runs to this file")
+	fs.BoolVar(&o.quiet, "q", false, "no progress lines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var rep *Report
+	if o.from != "" {
+		var err error
+		if rep, err = readReport(o.from); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if rep, err = measure(o, args); err != nil {
+			return err
+		}
+	}
+	return writeOutputs(rep, o.out)
+}
+
+func writeOutputs(rep *Report, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := rep.writeJSON(filepath.Join(dir, "muxbench.json")); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "muxbench.md"))
+	if err != nil {
+		return err
+	}
+	rep.writeMarkdown(f)
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return rep.writeSVGFile(filepath.Join(dir, "muxbench.svg"))
+}
+
+// measure runs every round: within a round each scenario runs once per
+// contender, contenders back to back, so one scenario's figures for all
+// contenders are taken under the same machine load.
+func measure(o options, args []string) (*Report, error) {
+	p, rounds, err := modeParams(o.mode)
+	if err != nil {
+		return nil, err
+	}
+	if o.rounds > 0 {
+		rounds = o.rounds
+	}
+	fdLimit := raiseFileLimit()
+	p.RawStreamLimit = int(fdLimit-512) / 2
+	scenarios, err := selectScenarios(allScenarios(p), o.scenarios)
+	if err != nil {
+		return nil, err
+	}
+	contenders, err := selectContenders(allContenders(), o.contenders)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Meta: Meta{
+		Command:   "go run . " + strings.Join(args, " "),
+		Mode:      o.mode,
+		Rounds:    rounds,
+		GoVersion: runtime.Version(),
+		Start:     time.Now().UTC().Format(time.RFC3339),
+		NumCPU:    runtime.NumCPU(),
+		CPU:       cpuModel(),
+		FDLimit:   fdLimit,
+	}, Params: map[string]string{}}
+	rep.Params["params"] = fmt.Sprintf("%+v", *p)
+	for _, c := range contenders {
+		rep.Contenders = append(rep.Contenders, ContenderInfo{Name: c.Name, Note: c.Note})
+	}
+	for _, s := range scenarios {
+		rep.Scenarios = append(rep.Scenarios, ScenarioInfo{Name: s.Name, Desc: s.Desc, Metrics: s.Metrics})
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	for round := range rounds {
+		for _, s := range scenarios {
+			for _, c := range contenders {
+				vals, err := runScenario(s, c, p)
+				smp := Sample{Round: round, Scenario: s.Name, Contender: c.Name}
+				if err != nil {
+					smp.Err = err.Error()
+				} else {
+					smp.Values = map[string]float64{}
+					for k, v := range vals {
+						if !math.IsNaN(v) && !math.IsInf(v, 0) {
+							smp.Values[k] = v
+						}
+					}
+				}
+				rep.Samples = append(rep.Samples, smp)
+				if !o.quiet {
+					fmt.Fprintf(os.Stderr, "round %d %-16s %-13s %s\n", round+1, s.Name, c.Name, brief(s, smp))
+				}
+			}
+		}
+	}
+	rep.Meta.End = time.Now().UTC().Format(time.RFC3339)
+	rep.summarizeReport()
+	return rep, nil
+}
+
+// brief is the progress line of one run: its headline figures.
+func brief(s Scenario, smp Sample) string {
+	if smp.Err != "" {
+		return "ERROR " + smp.Err
+	}
+	var parts []string
+	for _, m := range s.Metrics {
+		if v, ok := smp.Values[m.Key]; ok && m.Headline {
+			parts = append(parts, fmt.Sprintf("%s %s", fmtNum(v), m.Label))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

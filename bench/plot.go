@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"os"
+)
+
+// The plot: per headline figure, each contender's median per-round ratio
+// to raw as a bar with its min–max range as a whisker; the dashed line at
+// 1× is raw. Two panels, "higher is better" and "lower is better", so a
+// reader never has to flip a bar in their head. Written with fmt and
+// xml.EscapeText: no plotting dependency.
+
+var palette = []string{"#d62728", "#1f77b4", "#2ca02c", "#98df8a", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"}
+
+const (
+	plotGroupW   = 92.0
+	plotPanelH   = 250.0
+	plotTop      = 60.0
+	plotLeft     = 60.0
+	plotLabelH   = 46.0
+	plotPanelGap = 40.0
+	plotMaxY     = 6.0 // ratios above this are clipped and labelled
+)
+
+type plotGroup struct {
+	label1, label2 string
+	bars           []plotBar
+}
+
+type plotBar struct {
+	contender     int
+	med, min, max float64
+}
+
+func (r *Report) plotGroups(higher bool) []plotGroup {
+	var gs []plotGroup
+	for _, ms := range r.Summary {
+		if !ms.Headline || ms.Higher != higher || len(ms.VsRaw) == 0 {
+			continue
+		}
+		g := plotGroup{label1: ms.Scenario, label2: ms.Label}
+		for i, c := range r.Contenders {
+			if c.Name == "raw" {
+				continue
+			}
+			if st, ok := ms.VsRaw[c.Name]; ok {
+				g.bars = append(g.bars, plotBar{contender: i, med: st.Median, min: st.Min, max: st.Max})
+			}
+		}
+		if len(g.bars) > 0 {
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
+func esc(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// writeSVG draws the plot.
+func (r *Report) writeSVG(w io.Writer) {
+	panels := []struct {
+		title string
+		gs    []plotGroup
+	}{
+		{"higher is better (× raw)", r.plotGroups(true)},
+		{"lower is better (× raw)", r.plotGroups(false)},
+	}
+	maxGroups := 1
+	for _, p := range panels {
+		maxGroups = max(maxGroups, len(p.gs))
+	}
+	width := plotLeft + float64(maxGroups)*plotGroupW + 20
+	height := plotTop + 2*(plotPanelH+plotLabelH) + plotPanelGap + 40
+	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", width, height)
+	fmt.Fprintf(w, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(w, `<text x="%.0f" y="18" font-size="14" font-weight="bold">%s</text>`+"\n", plotLeft,
+		esc(fmt.Sprintf("muxbench %s mode, %d rounds: median per-round ratio to raw (whiskers: min–max)", r.Meta.Mode, r.Meta.Rounds)))
+	// Legend.
+	x := plotLeft
+	for i, c := range r.Contenders {
+		if c.Name == "raw" {
+			continue
+		}
+		fmt.Fprintf(w, `<rect x="%.0f" y="28" width="12" height="12" fill="%s"/><text x="%.0f" y="38">%s</text>`+"\n", x, palette[i%len(palette)], x+16, esc(c.Name))
+		x += 30 + 7*float64(len(c.Name))
+	}
+	top := plotTop
+	for _, p := range panels {
+		r.drawPanel(w, top, p.title, p.gs)
+		top += plotPanelH + plotLabelH + plotPanelGap
+	}
+	fmt.Fprintln(w, "</svg>")
+}
+
+func (r *Report) drawPanel(w io.Writer, top float64, title string, gs []plotGroup) {
+	ymax := 1.5
+	for _, g := range gs {
+		for _, b := range g.bars {
+			ymax = math.Max(ymax, math.Min(b.max, plotMaxY))
+		}
+	}
+	ymax = math.Ceil(ymax*2) / 2
+	y := func(v float64) float64 { return top + plotPanelH - math.Min(v, ymax)/ymax*plotPanelH }
+	fmt.Fprintf(w, `<text x="%.0f" y="%.0f" font-weight="bold">%s</text>`+"\n", plotLeft, top-6, esc(title))
+	// Axis and grid.
+	step := 0.5
+	if ymax > 3 {
+		step = 1
+	}
+	right := plotLeft + float64(max(len(gs), 1))*plotGroupW
+	for v := 0.0; v <= ymax+1e-9; v += step {
+		fmt.Fprintf(w, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="%.0f" y="%.1f" text-anchor="end">%s×</text>`+"\n",
+			plotLeft, right, y(v), y(v), plotLeft-4, y(v)+4, fmtRatioNum(v))
+	}
+	fmt.Fprintf(w, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="black" stroke-dasharray="5,3"/>`+"\n", plotLeft, right, y(1), y(1))
+	for gi, g := range gs {
+		gx := plotLeft + float64(gi)*plotGroupW
+		bw := (plotGroupW - 12) / float64(len(g.bars))
+		for bi, b := range g.bars {
+			bx := gx + 6 + float64(bi)*bw
+			fill := palette[b.contender%len(palette)]
+			fmt.Fprintf(w, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s</title></rect>`+"\n",
+				bx, y(b.med), bw-1, y(0)-y(b.med), fill, esc(fmt.Sprintf("%s %s %s: %s× raw (%s–%s)", r.Contenders[b.contender].Name, g.label1, g.label2, fmtRatioNum(b.med), fmtRatioNum(b.min), fmtRatioNum(b.max))))
+			cx := bx + (bw-1)/2
+			fmt.Fprintf(w, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="black"/>`+"\n", cx, cx, y(b.min), y(b.max))
+			if b.med > ymax {
+				fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="9" text-anchor="middle">%s</text>`+"\n", cx, y(ymax)-3, fmtRatioNum(b.med))
+			}
+		}
+		fmt.Fprintf(w, `<text x="%.1f" y="%.0f" text-anchor="middle">%s</text><text x="%.1f" y="%.0f" text-anchor="middle" fill="#555">%s</text>`+"\n",
+			gx+plotGroupW/2, top+plotPanelH+16, esc(g.label1), gx+plotGroupW/2, top+plotPanelH+30, esc(g.label2))
+	}
+}
+
+func (r *Report) writeSVGFile(path string) error {
+	var b bytes.Buffer
+	r.writeSVG(&b)
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Head-of-line: one 1-byte ping-pong stream shares the connection with
+// greedy bulk streams (raw: one connection each).
+func fairnessScenario() Scenario {
+	return Scenario{
+		Name: "fairness-tcp",
+		Desc: "one 1-byte ping-pong stream next to 16 greedy bulk streams on one loopback TCP connection (raw: 17 connections)",
+		Metrics: []Metric{
+			{Key: "pp_p50_us", Label: "ping p50 µs", Headline: true},
+			{Key: "pp_p99_us", Label: "ping p99 µs", Headline: true},
+			{Key: "pp_rt_per_s", Label: "ping RT/s", Higher: true},
+			{Key: "bulk_mibps", Label: "bulk MiB/s (with ping)", Higher: true, Headline: true},
+			{Key: "bulk_alone_mibps", Label: "bulk MiB/s (alone)", Higher: true},
+			{Key: "bulk_loss_pct", Label: "bulk lost to ping %"},
+		},
+		Run: runFairness,
+	}
+}
+
+const (
+	tagBulk = 'B'
+	tagPing = 'P'
+)
+
+func runFairness(e *env) (map[string]float64, error) {
+	l, err := e.connect(TCP)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer l.Close()
+
+	var received atomic.Int64
+	n := e.p.FairGreedy + 1
+	// Server: the first byte of a stream says what it is.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range n {
+			s, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tag := make([]byte, 1)
+				if _, err := io.ReadFull(s, tag); err != nil {
+					return
+				}
+				if tag[0] == tagPing {
+					echo(s)
+					return
+				}
+				buf := make([]byte, chunk)
+				for {
+					k, err := s.Read(buf)
+					received.Add(int64(k))
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	open := func(tag byte) (Stream, error) {
+		s, err := l.Open()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.Write([]byte{tag}); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	ping, err := open(tagPing)
+	if err != nil {
+		return nil, err
+	}
+	wbuf := make([]byte, chunk)
+	for range e.p.FairGreedy {
+		s, err := open(tagBulk)
+		if err != nil {
+			return nil, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if _, err := s.Write(wbuf); err != nil {
+					return // the link closed
+				}
+			}
+		}()
+	}
+	window := func(d time.Duration) (float64, time.Duration) {
+		b0, t0 := received.Load(), time.Now()
+		time.Sleep(d) // the measurement window itself
+		return float64(received.Load()-b0) / mib, time.Since(t0)
+	}
+	window(e.p.FairDur / 5) // warm-up
+	aloneMiB, aloneT := window(e.p.FairDur)
+
+	lat := make([]time.Duration, 0, 1<<16)
+	stop := make(chan struct{})
+	b0, t0 := received.Load(), time.Now()
+	time.AfterFunc(e.p.FairDur, func() { close(stop) })
+	lat, err = pingLoop(ping, lat, stop)
+	withMiB, withT := float64(received.Load()-b0)/mib, time.Since(t0)
+	if err != nil {
+		return nil, err
+	}
+	if len(lat) == 0 {
+		return nil, errors.New("muxbench: no ping round trip completed")
+	}
+	sortDurations(lat)
+	alone, with := aloneMiB/aloneT.Seconds(), withMiB/withT.Seconds()
+	return map[string]float64{
+		"pp_p50_us":        percentileUS(lat, 0.50),
+		"pp_p99_us":        percentileUS(lat, 0.99),
+		"pp_rt_per_s":      float64(len(lat)) / withT.Seconds(),
+		"bulk_mibps":       with,
+		"bulk_alone_mibps": alone,
+		"bulk_loss_pct":    100 * (1 - with/alone),
+	}, nil
+}

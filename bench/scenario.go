@@ -1,0 +1,182 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Metric is one figure a scenario reports.
+type Metric struct {
+	Key    string // JSON key
+	Label  string // table label, with unit
+	Higher bool   // higher is better
+	// Headline metrics go into the plot and the summary tables.
+	Headline bool
+}
+
+// Scenario is one workload, run once per contender per round.
+type Scenario struct {
+	Name    string
+	Desc    string
+	Metrics []Metric
+	Run     func(e *env) (map[string]float64, error)
+}
+
+// Params sizes the scenarios; quick, full and smoke modes differ only here.
+type Params struct {
+	BulkBytes      int64
+	BulkWarm       int64
+	PingDur        time.Duration
+	MultiStreams   int
+	MultiBytes     int64
+	IdleStreams    int
+	ChurnDur       time.Duration
+	ChurnPar       int
+	FairGreedy     int
+	FairDur        time.Duration
+	ScaleStreams   int
+	ScaleBytes     int64
+	OpenLevels     []int
+	OpenDur        time.Duration
+	Timeout        time.Duration // per scenario run; the links are closed when it passes
+	RawStreamLimit int           // raw connections are capped by the descriptor limit
+}
+
+const (
+	chunk      = 64 << 10 // bulk write size, as in the measurements
+	readChunk  = 32 << 10 // reader buffer in the many-stream scenarios
+	churnBytes = 1 << 10
+	msgBytes   = 128
+	mib        = 1 << 20
+)
+
+// env is one scenario run: the contender, the sizes and the links made,
+// which a watchdog closes if the run takes longer than Params.Timeout.
+type env struct {
+	p *Params
+	c Contender
+
+	mu       sync.Mutex
+	links    []Link
+	timedOut bool
+}
+
+var errTimeout = errors.New("muxbench: scenario timed out")
+
+func (e *env) connect(tr Transport) (Link, error) {
+	l, err := e.c.Connect(tr)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.timedOut {
+		l.Close()
+		return nil, errTimeout
+	}
+	e.links = append(e.links, l)
+	return l, nil
+}
+
+// rawCap bounds the number of streams for raw, which needs two descriptors
+// per stream.
+func (e *env) rawCap(n int) int {
+	if e.c.IsRaw() && n > e.p.RawStreamLimit {
+		return e.p.RawStreamLimit
+	}
+	return n
+}
+
+// runScenario runs one scenario for one contender under the watchdog.
+func runScenario(s Scenario, c Contender, p *Params) (map[string]float64, error) {
+	e := &env{p: p, c: c}
+	t := time.AfterFunc(p.Timeout, func() {
+		e.mu.Lock()
+		e.timedOut = true
+		links := e.links
+		e.mu.Unlock()
+		for _, l := range links {
+			l.Close()
+		}
+	})
+	vals, err := s.Run(e)
+	t.Stop()
+	e.mu.Lock()
+	links, timedOut := e.links, e.timedOut
+	e.mu.Unlock()
+	for _, l := range links {
+		l.Close()
+	}
+	if timedOut {
+		return nil, fmt.Errorf("%w after %v (%v)", errTimeout, p.Timeout, err)
+	}
+	return vals, err
+}
+
+// writeN writes n bytes in chunk-sized writes.
+func writeN(w io.Writer, n int64, buf []byte) error {
+	for n > 0 {
+		b := buf
+		if int64(len(b)) > n {
+			b = b[:n]
+		}
+		k, err := w.Write(b)
+		n -= int64(k)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readN reads exactly n bytes.
+func readN(r io.Reader, n int64, buf []byte) error {
+	for n > 0 {
+		b := buf
+		if int64(len(b)) > n {
+			b = b[:n]
+		}
+		k, err := r.Read(b)
+		n -= int64(k)
+		if err != nil && n > 0 {
+			return err
+		}
+	}
+	return nil
+}
+
+// openPair opens a stream and accepts its server end.
+func openPair(l Link) (Stream, Stream, error) {
+	c, err := l.Open()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := l.Accept()
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, s, nil
+}
+
+// percentile of sorted durations, in microseconds.
+func percentileUS(sorted []time.Duration, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q * float64(len(sorted)-1))
+	return float64(sorted[i]) / float64(time.Microsecond)
+}
+
+func sortDurations(d []time.Duration) {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+}
+
+// perMiB divides by the MiB moved.
+func perMiB(v float64, bytes int64) float64 { return v / (float64(bytes) / mib) }
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
