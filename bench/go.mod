@@ -9,9 +9,7 @@ require (
 	github.com/libp2p/go-yamux/v5 v5.1.0
 	github.com/xtaci/smux v1.5.58
 	github.com/yamuxgo/yamux v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
 )
 
-require (
-	github.com/libp2p/go-buffer-pool v0.0.2 // indirect
-	github.com/stretchr/testify v1.8.0 // indirect
-)
+require github.com/libp2p/go-buffer-pool v0.0.2 // indirect

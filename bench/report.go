@@ -97,6 +97,9 @@ func (r *Report) summarizeReport() {
 					continue
 				}
 				ms.Values[c.Name] = summarize(vals(cur))
+				if m.NoRatio {
+					continue
+				}
 				if rr := roundRatios(cur, raw); len(rr) > 0 {
 					ms.VsRaw[c.Name] = summarize(rr)
 				}

@@ -14,8 +14,11 @@ type Metric struct {
 	Key    string // JSON key
 	Label  string // table label, with unit
 	Higher bool   // higher is better
-	// Headline metrics go into the plot and the summary tables.
+	// Headline metrics go into the plot.
 	Headline bool
+	// NoRatio: a count that describes the run (e.g. how many streams fit)
+	// rather than a figure of merit; no ratios are taken.
+	NoRatio bool `json:",omitempty"`
 }
 
 // Scenario is one workload, run once per contender per round.
