@@ -5,9 +5,9 @@ FUZZTIME      ?= 10s
 # Fuzz targets as package:target pairs; `make fuzz FUZZTIME=10m` runs them long.
 FUZZ_TARGETS  := ./internal/frame:FuzzParseHeader ./internal/frame:FuzzReader .:FuzzSession .:FuzzFrameScript
 
-.PHONY: check fmt vet staticcheck test interop fuzz bench-smoke bench example
+.PHONY: check fmt vet staticcheck test interop fuzz bench-smoke bench example muxbench-check muxbench muxbench-full
 
-check: fmt vet staticcheck test interop fuzz bench-smoke
+check: fmt vet staticcheck test interop fuzz bench-smoke muxbench-check
 
 fmt:
 	@out=$$(gofmt -s -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './interop/js/*')); \
@@ -46,3 +46,18 @@ bench:
 
 example:
 	$(GO) run ./examples/loopback
+
+# The comparison harness (bench/, its own module so the peers stay out of the
+# library's go.mod): vet, staticcheck, and its smoke test, which runs every
+# scenario for every contender at minimal sizes (a few seconds).
+muxbench-check:
+	cd bench && $(GO) vet ./...
+	cd bench && $(GO) run $(STATICCHECK) ./...
+	cd bench && $(GO) test -race -count=1 ./...
+
+# Side-by-side measurements; results in bench/out/ (see BENCHMARKS.md).
+muxbench:
+	cd bench && $(GO) run . -mode quick
+
+muxbench-full:
+	cd bench && $(GO) run . -mode full

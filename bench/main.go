@@ -103,9 +103,9 @@ func selectScenarios(all []Scenario, names string) ([]Scenario, error) {
 
 // options are the command-line settings.
 type options struct {
-	mode, scenarios, contenders, out, from, cpuprofile string
-	rounds                                             int
-	quiet                                              bool
+	mode, scenarios, contenders, out, from, cpuprofile, profile string
+	rounds                                                      int
+	quiet                                                       bool
 }
 
 func run(args []string) error {
@@ -117,7 +117,8 @@ func run(args []string) error {
 	fs.StringVar(&o.contenders, "contenders", "", "comma-separated contenders (raw is always included)")
 	fs.StringVar(&o.out, "out", "out", "directory for muxbench.json, .md and .svg")
 	fs.StringVar(&o.from, "from", "", "re-render markdown and SVG from this JSON instead of measuring")
-	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured runs to this file")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each run of the -profile contender to <this prefix>-<scenario>-r<round>.pprof")
+	fs.StringVar(&o.profile, "profile", "ours", "the contender -cpuprofile profiles")
 	fs.BoolVar(&o.quiet, "q", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -193,21 +194,21 @@ func measure(o options, args []string) (*Report, error) {
 	for _, s := range scenarios {
 		rep.Scenarios = append(rep.Scenarios, ScenarioInfo{Name: s.Name, Desc: s.Desc, Metrics: s.Metrics})
 	}
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	for round := range rounds {
 		for _, s := range scenarios {
 			for _, c := range contenders {
+				var stopProfile func() error
+				if o.cpuprofile != "" && c.Name == o.profile {
+					if stopProfile, err = startProfile(fmt.Sprintf("%s-%s-r%d.pprof", o.cpuprofile, s.Name, round+1)); err != nil {
+						return nil, err
+					}
+				}
 				vals, err := runScenario(s, c, p)
+				if stopProfile != nil {
+					if perr := stopProfile(); perr != nil {
+						return nil, perr
+					}
+				}
 				smp := Sample{Round: round, Scenario: s.Name, Contender: c.Name}
 				if err != nil {
 					smp.Err = err.Error()
@@ -243,6 +244,23 @@ func brief(s Scenario, smp Sample) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// startProfile profiles the CPU into path until the returned function runs.
+// Profiles of several runs merge with `go tool pprof -top a.pprof b.pprof`.
+func startProfile(path string) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 func cpuModel() string {

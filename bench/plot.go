@@ -11,20 +11,21 @@ import (
 
 // The plot: per headline figure, each contender's median per-round ratio
 // to raw as a bar with its min–max range as a whisker; the dashed line at
-// 1× is raw. Two panels, "higher is better" and "lower is better", so a
+// 1× is raw, on a log scale. Two panels, "higher is better" and "lower is better", so a
 // reader never has to flip a bar in their head. Written with fmt and
 // xml.EscapeText: no plotting dependency.
 
 var palette = []string{"#d62728", "#1f77b4", "#2ca02c", "#98df8a", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"}
 
 const (
-	plotGroupW   = 92.0
+	plotGroupW   = 104.0
 	plotPanelH   = 250.0
-	plotTop      = 60.0
+	plotTop      = 72.0
 	plotLeft     = 60.0
 	plotLabelH   = 46.0
 	plotPanelGap = 40.0
-	plotMaxY     = 6.0 // ratios above this are clipped and labelled
+	plotMaxY     = 64.0 // ratios beyond these are clipped and labelled
+	plotMinY     = 1.0 / 64
 )
 
 type plotGroup struct {
@@ -101,25 +102,30 @@ func (r *Report) writeSVG(w io.Writer) {
 	fmt.Fprintln(w, "</svg>")
 }
 
+// drawPanel draws one panel on a log2 scale: a ratio of 2× and one of 0.5×
+// are the same distance from raw's line.
 func (r *Report) drawPanel(w io.Writer, top float64, title string, gs []plotGroup) {
-	ymax := 1.5
+	lo, hi := 0.25, 2.0
 	for _, g := range gs {
 		for _, b := range g.bars {
-			ymax = math.Max(ymax, math.Min(b.max, plotMaxY))
+			if b.min > 0 {
+				lo = math.Min(lo, b.min)
+			}
+			hi = math.Max(hi, b.max)
 		}
 	}
-	ymax = math.Ceil(ymax*2) / 2
-	y := func(v float64) float64 { return top + plotPanelH - math.Min(v, ymax)/ymax*plotPanelH }
-	fmt.Fprintf(w, `<text x="%.0f" y="%.0f" font-weight="bold">%s</text>`+"\n", plotLeft, top-6, esc(title))
-	// Axis and grid.
-	step := 0.5
-	if ymax > 3 {
-		step = 1
+	lo = math.Max(math.Exp2(math.Floor(math.Log2(lo))), plotMinY)
+	hi = math.Min(math.Exp2(math.Ceil(math.Log2(hi))), plotMaxY)
+	span := math.Log2(hi) - math.Log2(lo)
+	y := func(v float64) float64 {
+		v = math.Min(math.Max(v, lo), hi)
+		return top + plotPanelH - (math.Log2(v)-math.Log2(lo))/span*plotPanelH
 	}
+	fmt.Fprintf(w, `<text x="%.0f" y="%.0f" font-weight="bold">%s</text>`+"\n", plotLeft, top-8, esc(title))
 	right := plotLeft + float64(max(len(gs), 1))*plotGroupW
-	for v := 0.0; v <= ymax+1e-9; v += step {
+	for v := lo; v <= hi*1.0001; v *= 2 {
 		fmt.Fprintf(w, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="%.0f" y="%.1f" text-anchor="end">%s×</text>`+"\n",
-			plotLeft, right, y(v), y(v), plotLeft-4, y(v)+4, fmtRatioNum(v))
+			plotLeft, right, y(v), y(v), plotLeft-4, y(v)+4, fmtTick(v))
 	}
 	fmt.Fprintf(w, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="black" stroke-dasharray="5,3"/>`+"\n", plotLeft, right, y(1), y(1))
 	for gi, g := range gs {
@@ -128,17 +134,29 @@ func (r *Report) drawPanel(w io.Writer, top float64, title string, gs []plotGrou
 		for bi, b := range g.bars {
 			bx := gx + 6 + float64(bi)*bw
 			fill := palette[b.contender%len(palette)]
+			// Bars grow from raw's line: up when above raw, down when below.
+			y0, y1 := y(1), y(b.med)
+			if y1 > y0 {
+				y0, y1 = y1, y0
+			}
 			fmt.Fprintf(w, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s</title></rect>`+"\n",
-				bx, y(b.med), bw-1, y(0)-y(b.med), fill, esc(fmt.Sprintf("%s %s %s: %s× raw (%s–%s)", r.Contenders[b.contender].Name, g.label1, g.label2, fmtRatioNum(b.med), fmtRatioNum(b.min), fmtRatioNum(b.max))))
+				bx, y1, bw-1, math.Max(y0-y1, 1), fill, esc(fmt.Sprintf("%s %s %s: %s× raw (%s–%s)", r.Contenders[b.contender].Name, g.label1, g.label2, fmtRatioNum(b.med), fmtRatioNum(b.min), fmtRatioNum(b.max))))
 			cx := bx + (bw-1)/2
 			fmt.Fprintf(w, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="black"/>`+"\n", cx, cx, y(b.min), y(b.max))
-			if b.med > ymax {
-				fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="9" text-anchor="middle">%s</text>`+"\n", cx, y(ymax)-3, fmtRatioNum(b.med))
+			if b.med > hi || b.med < lo {
+				fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="8" text-anchor="middle">%s</text>`+"\n", cx, y(b.med)-3, fmtRatioNum(b.med))
 			}
 		}
-		fmt.Fprintf(w, `<text x="%.1f" y="%.0f" text-anchor="middle">%s</text><text x="%.1f" y="%.0f" text-anchor="middle" fill="#555">%s</text>`+"\n",
+		fmt.Fprintf(w, `<text x="%.1f" y="%.0f" text-anchor="middle">%s</text><text x="%.1f" y="%.0f" text-anchor="middle" fill="#555" font-size="10">%s</text>`+"\n",
 			gx+plotGroupW/2, top+plotPanelH+16, esc(g.label1), gx+plotGroupW/2, top+plotPanelH+30, esc(g.label2))
 	}
+}
+
+func fmtTick(v float64) string {
+	if v >= 1 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("1/%.0f", 1/v)
 }
 
 func (r *Report) writeSVGFile(path string) error {

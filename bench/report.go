@@ -100,7 +100,7 @@ func (r *Report) summarizeReport() {
 				if m.NoRatio {
 					continue
 				}
-				if rr := roundRatios(cur, raw); len(rr) > 0 {
+				if rr := roundRatios(cur, raw); len(rr) > 0 && !m.NoRawRatio {
 					ms.VsRaw[c.Name] = summarize(rr)
 				}
 				if c.Name == "raw" {
@@ -211,7 +211,10 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "Run: `%s` (mode %s, %d rounds), %s, %d CPUs (%s), %s – %s.\n\n",
 		r.Meta.Command, r.Meta.Mode, r.Meta.Rounds, r.Meta.GoVersion, r.Meta.NumCPU, r.Meta.CPU, r.Meta.Start, r.Meta.End)
 
-	fmt.Fprintf(w, "### Medians (min–max over rounds)\n\n")
+	fmt.Fprintf(w, "### Issue-10 targets\n\n")
+	r.writeTargets(w)
+
+	fmt.Fprintf(w, "\n### Medians (min–max over rounds)\n\n")
 	header(names)
 	for _, ms := range r.Summary {
 		fmt.Fprintf(w, "| %s | %s %s |", ms.Scenario, ms.Label, arrow(ms.Metric))

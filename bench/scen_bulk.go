@@ -10,7 +10,7 @@ func bulkScenario(tr Transport) Scenario {
 		Metrics: []Metric{
 			{Key: "mibps", Label: "MiB/s", Higher: true, Headline: true},
 			{Key: "cpu_us_per_mib", Label: "CPU µs/MiB", Headline: true},
-			{Key: "allocs_per_mib", Label: "allocs/MiB", Headline: true},
+			{Key: "allocs_per_mib", Label: "allocs/MiB", NoRawRatio: true},
 			{Key: "writes_per_mib", Label: "write syscalls/MiB", Headline: true},
 		},
 		Run: func(e *env) (map[string]float64, error) { return runBulk(e, tr) },

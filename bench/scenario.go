@@ -19,6 +19,9 @@ type Metric struct {
 	// NoRatio: a count that describes the run (e.g. how many streams fit)
 	// rather than a figure of merit; no ratios are taken.
 	NoRatio bool `json:",omitempty"`
+	// NoRawRatio: raw's value is (close to) zero, e.g. allocations, so
+	// only ratios between multiplexers are taken.
+	NoRawRatio bool `json:",omitempty"`
 }
 
 // Scenario is one workload, run once per contender per round.
