@@ -103,9 +103,9 @@ func selectScenarios(all []Scenario, names string) ([]Scenario, error) {
 
 // options are the command-line settings.
 type options struct {
-	mode, scenarios, contenders, out, from, cpuprofile, profile string
-	rounds                                                      int
-	quiet                                                       bool
+	mode, scenarios, contenders, out, from, cpuprofile, memprofile, profile string
+	rounds                                                                  int
+	quiet                                                                   bool
 }
 
 func run(args []string) error {
@@ -118,7 +118,8 @@ func run(args []string) error {
 	fs.StringVar(&o.out, "out", "out", "directory for muxbench.json, .md and .svg")
 	fs.StringVar(&o.from, "from", "", "re-render markdown and SVG from this JSON instead of measuring")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each run of the -profile contender to <this prefix>-<scenario>-r<round>.pprof")
-	fs.StringVar(&o.profile, "profile", "ours", "the contender -cpuprofile profiles")
+	fs.StringVar(&o.memprofile, "memprofile", "", "record every allocation (slow) and write heap profiles of the -profile contender's runs to <this prefix>-<scenario>-r<round>[-<point>].pprof")
+	fs.StringVar(&o.profile, "profile", "ours", "the contender -cpuprofile and -memprofile profile")
 	fs.BoolVar(&o.quiet, "q", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -167,6 +168,9 @@ func measure(o options, args []string) (*Report, error) {
 	if o.rounds > 0 {
 		rounds = o.rounds
 	}
+	if o.memprofile != "" {
+		runtime.MemProfileRate = 1
+	}
 	fdLimit := raiseFileLimit()
 	p.RawStreamLimit = int(fdLimit-512) / 2
 	scenarios, err := selectScenarios(allScenarios(p), o.scenarios)
@@ -203,7 +207,16 @@ func measure(o options, args []string) (*Report, error) {
 						return nil, err
 					}
 				}
+				p.heapProfile = ""
+				if o.memprofile != "" && c.Name == o.profile {
+					p.heapProfile = fmt.Sprintf("%s-%s-r%d", o.memprofile, s.Name, round+1)
+				}
 				vals, err := runScenario(s, c, p)
+				if p.heapProfile != "" {
+					if perr := writeHeapProfile(p.heapProfile + ".pprof"); perr != nil {
+						return nil, perr
+					}
+				}
 				if stopProfile != nil {
 					if perr := stopProfile(); perr != nil {
 						return nil, perr
@@ -261,6 +274,21 @@ func startProfile(path string) (func() error, error) {
 		pprof.StopCPUProfile()
 		return f.Close()
 	}, nil
+}
+
+// writeHeapProfile writes the heap profile: in-use and (cumulative since
+// the start) allocated objects and bytes.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func cpuModel() string {

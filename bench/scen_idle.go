@@ -79,6 +79,7 @@ func runIdle(e *env) (map[string]float64, error) {
 	}
 	heap1, stack1 := heapAfterGC()
 	g1 := runtime.NumGoroutine()
+	e.heapSnapshot("open")
 	runtime.KeepAlive(clients)
 	runtime.KeepAlive(servers)
 	per := func(a, b uint64) float64 {
