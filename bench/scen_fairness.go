@@ -18,6 +18,9 @@ func fairnessScenario() Scenario {
 			{Key: "pp_p50_us", Label: "ping p50 µs", Headline: true},
 			{Key: "pp_p99_us", Label: "ping p99 µs", Headline: true},
 			{Key: "pp_rt_per_s", Label: "ping RT/s", Higher: true},
+			// Of the round trip, the time the 1-byte Write itself took.
+			{Key: "pp_write_p50_us", Label: "ping Write p50 µs"},
+			{Key: "pp_write_p99_us", Label: "ping Write p99 µs"},
 			{Key: "bulk_mibps", Label: "bulk MiB/s (with ping)", Higher: true, Headline: true},
 			{Key: "bulk_alone_mibps", Label: "bulk MiB/s (alone)", Higher: true},
 			{Key: "bulk_loss_pct", Label: "bulk lost to ping %"},
@@ -113,10 +116,11 @@ func runFairness(e *env) (map[string]float64, error) {
 	aloneMiB, aloneT := window(e.p.FairDur)
 
 	lat := make([]time.Duration, 0, 1<<16)
+	wlat := make([]time.Duration, 0, 1<<16)
 	stop := make(chan struct{})
 	b0, t0 := received.Load(), time.Now()
 	time.AfterFunc(e.p.FairDur, func() { close(stop) })
-	lat, err = pingLoop(ping, lat, stop)
+	lat, err = pingLoop(ping, lat, &wlat, stop)
 	withMiB, withT := float64(received.Load()-b0)/mib, time.Since(t0)
 	if err != nil {
 		return nil, err
@@ -125,11 +129,14 @@ func runFairness(e *env) (map[string]float64, error) {
 		return nil, errors.New("muxbench: no ping round trip completed")
 	}
 	sortDurations(lat)
+	sortDurations(wlat)
 	alone, with := aloneMiB/aloneT.Seconds(), withMiB/withT.Seconds()
 	return map[string]float64{
 		"pp_p50_us":        percentileUS(lat, 0.50),
 		"pp_p99_us":        percentileUS(lat, 0.99),
 		"pp_rt_per_s":      float64(len(lat)) / withT.Seconds(),
+		"pp_write_p50_us":  percentileUS(wlat, 0.50),
+		"pp_write_p99_us":  percentileUS(wlat, 0.99),
 		"bulk_mibps":       with,
 		"bulk_alone_mibps": alone,
 		"bulk_loss_pct":    100 * (1 - with/alone),

@@ -34,9 +34,11 @@ func echo(s Stream) {
 	}
 }
 
-// pingLoop runs round trips on s until stop is closed (or for warm round
-// trips when warm > 0), appending each round trip's time to lat.
-func pingLoop(s Stream, lat []time.Duration, stop <-chan struct{}) ([]time.Duration, error) {
+// pingLoop runs round trips on s until stop is closed, appending each
+// round trip's time to lat and, if wlat is not nil, the time spent inside
+// Write to *wlat: a multiplexer that makes a small write wait for room
+// behind other streams shows it there rather than on the wire.
+func pingLoop(s Stream, lat []time.Duration, wlat *[]time.Duration, stop <-chan struct{}) ([]time.Duration, error) {
 	b := []byte{1}
 	for {
 		select {
@@ -47,6 +49,9 @@ func pingLoop(s Stream, lat []time.Duration, stop <-chan struct{}) ([]time.Durat
 		t0 := time.Now()
 		if _, err := s.Write(b); err != nil {
 			return lat, err
+		}
+		if wlat != nil {
+			*wlat = append(*wlat, time.Since(t0))
 		}
 		if _, err := io.ReadFull(s, b); err != nil {
 			return lat, err
@@ -73,14 +78,14 @@ func runPingPong(e *env) (map[string]float64, error) {
 
 	warm := make(chan struct{})
 	time.AfterFunc(e.p.PingDur/10, func() { close(warm) })
-	if _, err := pingLoop(cs, make([]time.Duration, 0, 1<<16), warm); err != nil {
+	if _, err := pingLoop(cs, make([]time.Duration, 0, 1<<16), nil, warm); err != nil {
 		return nil, err
 	}
 	lat := make([]time.Duration, 0, int(e.p.PingDur.Seconds()*200_000)+1024)
 	stop := make(chan struct{})
 	m := startMeter()
 	time.AfterFunc(e.p.PingDur, func() { close(stop) })
-	lat, err = pingLoop(cs, lat, stop)
+	lat, err = pingLoop(cs, lat, nil, stop)
 	r := m.stop()
 	if err != nil {
 		return nil, err
