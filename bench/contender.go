@@ -59,6 +59,8 @@ func (c Contender) IsRaw() bool { return c.Mux == nil }
 type Link interface {
 	Open() (Stream, error)
 	Accept() (Stream, error)
+	// CloseStream closes one stream of the link for good.
+	CloseStream(s Stream) error
 	Close() error
 }
 
@@ -128,6 +130,8 @@ type muxLink struct {
 
 func (l *muxLink) Open() (Stream, error)   { return l.client.Open() }
 func (l *muxLink) Accept() (Stream, error) { return l.server.Accept() }
+
+func (l *muxLink) CloseStream(s Stream) error { return s.Close() }
 
 // Close is idempotent: the watchdog and the scenario may both call it.
 func (l *muxLink) Close() error {

@@ -50,7 +50,7 @@ func runChurn(e *env, workers int) (map[string]float64, error) {
 			srv.Add(1)
 			go func() {
 				defer srv.Done()
-				defer s.Close()
+				defer l.CloseStream(s)
 				b := make([]byte, churnBytes)
 				if _, err := io.ReadFull(s, b); err != nil {
 					return
@@ -66,14 +66,14 @@ func runChurn(e *env, workers int) (map[string]float64, error) {
 			return err
 		}
 		if _, err := s.Write(b); err != nil {
-			s.Close()
+			l.CloseStream(s)
 			return err
 		}
 		if _, err := io.ReadFull(s, b); err != nil {
-			s.Close()
+			l.CloseStream(s)
 			return err
 		}
-		return s.Close()
+		return l.CloseStream(s)
 	}
 	run := func(d time.Duration) (int64, error) {
 		var count atomic.Int64

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -44,7 +43,8 @@ func runFairness(e *env) (map[string]float64, error) {
 	defer wg.Wait()
 	defer l.Close()
 
-	var received atomic.Int64
+	// Warm-up ends once every greedy stream could have moved a few chunks.
+	received := newCounter(int64(e.p.FairGreedy) * 4 * chunk)
 	n := e.p.FairGreedy + 1
 	// Server: the first byte of a stream says what it is.
 	wg.Add(1)
@@ -69,7 +69,7 @@ func runFairness(e *env) (map[string]float64, error) {
 				buf := make([]byte, chunk)
 				for {
 					k, err := s.Read(buf)
-					received.Add(int64(k))
+					received.add(k)
 					if err != nil {
 						return
 					}
@@ -107,21 +107,20 @@ func runFairness(e *env) (map[string]float64, error) {
 			}
 		}()
 	}
-	window := func(d time.Duration) (float64, time.Duration) {
-		b0, t0 := received.Load(), time.Now()
-		time.Sleep(d) // the measurement window itself
-		return float64(received.Load()-b0) / mib, time.Since(t0)
+	if err := received.waitFlowing(e.p.Timeout / 2); err != nil {
+		return nil, err
 	}
-	window(e.p.FairDur / 5) // warm-up
-	aloneMiB, aloneT := window(e.p.FairDur)
+	b0, t0 := received.load(), time.Now()
+	time.Sleep(e.p.FairDur) // the measurement window itself
+	aloneMiB, aloneT := float64(received.load()-b0)/mib, time.Since(t0)
 
 	lat := make([]time.Duration, 0, 1<<16)
 	wlat := make([]time.Duration, 0, 1<<16)
 	stop := make(chan struct{})
-	b0, t0 := received.Load(), time.Now()
+	b0, t0 = received.load(), time.Now()
 	time.AfterFunc(e.p.FairDur, func() { close(stop) })
 	lat, err = pingLoop(ping, lat, &wlat, stop)
-	withMiB, withT := float64(received.Load()-b0)/mib, time.Since(t0)
+	withMiB, withT := float64(received.load()-b0)/mib, time.Since(t0)
 	if err != nil {
 		return nil, err
 	}

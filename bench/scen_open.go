@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,7 @@ func runOpenStreams(e *env, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var received atomic.Int64
+	received := newCounter(1000 * msgBytes)
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -57,7 +58,7 @@ func runOpenStreams(e *env, n int) (float64, error) {
 		buf := make([]byte, chunk)
 		for {
 			k, err := ss.Read(buf)
-			received.Add(int64(k))
+			received.add(k)
 			if err != nil {
 				return
 			}
@@ -72,14 +73,19 @@ func runOpenStreams(e *env, n int) (float64, error) {
 			}
 		}
 	}()
-	time.Sleep(e.p.OpenDur / 5) // warm-up window
-	b0, t0 := received.Load(), time.Now()
+	if err := received.waitFlowing(e.p.Timeout / 2); err != nil {
+		return 0, err
+	}
+	b0, t0 := received.load(), time.Now()
 	time.Sleep(e.p.OpenDur) // the measurement window itself
-	b1, d := received.Load(), time.Since(t0)
+	b1, d := received.load(), time.Since(t0)
 	stop.Store(true)
 	l.Close()
 	wg.Wait()
-	_ = clients
-	_ = servers
+	runtime.KeepAlive(clients)
+	runtime.KeepAlive(servers)
+	if b1 == b0 {
+		return 0, fmt.Errorf("muxbench: no message arrived in %v", d)
+	}
 	return float64(b1-b0) / msgBytes / d.Seconds(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -196,3 +197,38 @@ func sortDurations(d []time.Duration) {
 func perMiB(v float64, bytes int64) float64 { return v / (float64(bytes) / mib) }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// counter counts bytes received and closes reached once a threshold is
+// crossed: the point where a flow is known to be running, so warm-ups wait
+// on it rather than on a guessed sleep.
+type counter struct {
+	n       atomic.Int64
+	want    int64
+	reached chan struct{}
+	once    sync.Once
+}
+
+func newCounter(want int64) *counter {
+	return &counter{want: want, reached: make(chan struct{})}
+}
+
+func (c *counter) add(k int) {
+	if c.n.Add(int64(k)) >= c.want {
+		c.once.Do(func() { close(c.reached) })
+	}
+}
+
+func (c *counter) load() int64 { return c.n.Load() }
+
+// waitFlowing waits until the counter's threshold is crossed, or returns
+// an error once timeout passes (the contender moved nothing).
+func (c *counter) waitFlowing(timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-c.reached:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("muxbench: only %d bytes moved in %v", c.load(), timeout)
+	}
+}

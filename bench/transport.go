@@ -92,18 +92,17 @@ type rawLink struct {
 	closed bool
 }
 
-// trackedConn forgets itself on Close, so a churn run does not pile up
-// closed connections in the link.
-type trackedConn struct {
-	net.Conn
-	l *rawLink
-}
-
-func (c trackedConn) Close() error {
-	c.l.mu.Lock()
-	delete(c.l.conns, c.Conn)
-	c.l.mu.Unlock()
-	return c.Conn.Close()
+// CloseStream closes one connection and forgets it, so a churn run does
+// not pile up closed connections in the link. (A wrapper that forgets
+// itself on Close would cost an allocation per connection, which the idle
+// scenario would then charge to raw.)
+func (l *rawLink) CloseStream(s Stream) error {
+	if c, ok := s.(net.Conn); ok {
+		l.mu.Lock()
+		delete(l.conns, c)
+		l.mu.Unlock()
+	}
+	return s.Close()
 }
 
 func newRawLink(tr Transport, sec Secure) (*rawLink, error) {
@@ -128,17 +127,17 @@ func newRawLink(tr Transport, sec Secure) (*rawLink, error) {
 	return l, nil
 }
 
-// track registers c and returns its tracked wrapper, or false (and closes
-// c) once the link is closed.
-func (l *rawLink) track(c net.Conn) (net.Conn, bool) {
+// track registers c so that Close closes it, or closes it at once and
+// returns false once the link is closed.
+func (l *rawLink) track(c net.Conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		c.Close()
-		return nil, false
+		return false
 	}
 	l.conns[c] = struct{}{}
-	return trackedConn{c, l}, true
+	return true
 }
 
 func (l *rawLink) acceptTCP() {
@@ -168,8 +167,7 @@ func (l *rawLink) acceptUnix() {
 // (which runs in its own goroutine so one slow handshake does not hold up
 // the others).
 func (l *rawLink) serve(c net.Conn) {
-	c, ok := l.track(c)
-	if !ok {
+	if !l.track(c) {
 		return
 	}
 	deliver := func(c net.Conn) {
@@ -216,8 +214,7 @@ func (l *rawLink) Open() (Stream, error) {
 		}
 		c = a
 	}
-	c, ok := l.track(c)
-	if !ok {
+	if !l.track(c) {
 		return nil, errLinkClosed
 	}
 	if l.sec != nil {
