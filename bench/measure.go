@@ -18,6 +18,7 @@ type meter struct {
 	cpu    time.Duration
 	allocs uint64
 	writes int64 // -1 when /proc/self/io is unreadable
+	reads  int64
 }
 
 // reading is what happened between start and stop.
@@ -25,23 +26,28 @@ type reading struct {
 	wall, cpu time.Duration
 	allocs    uint64
 	writes    int64 // write-class syscalls (write, writev, ...); -1 unknown
+	reads     int64 // read-class syscalls; -1 unknown
 }
 
 func startMeter() meter {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return meter{writes: writeSyscalls(), allocs: ms.Mallocs, cpu: cpuTime(), wall: time.Now()}
+	w, r := ioSyscalls()
+	return meter{writes: w, reads: r, allocs: ms.Mallocs, cpu: cpuTime(), wall: time.Now()}
 }
 
 func (m meter) stop() reading {
 	wall := time.Since(m.wall)
 	cpu := cpuTime() - m.cpu
-	w := writeSyscalls()
+	w, rd := ioSyscalls()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	r := reading{wall: wall, cpu: cpu, allocs: ms.Mallocs - m.allocs, writes: -1}
+	r := reading{wall: wall, cpu: cpu, allocs: ms.Mallocs - m.allocs, writes: -1, reads: -1}
 	if w >= 0 && m.writes >= 0 {
 		r.writes = w - m.writes
+	}
+	if rd >= 0 && m.reads >= 0 {
+		r.reads = rd - m.reads
 	}
 	return r
 }
@@ -55,22 +61,23 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// writeSyscalls reads syscw from /proc/self/io: the number of write-class
-// system calls the process has made. Counting in the kernel rather than by
+// ioSyscalls reads syscw and syscr from /proc/self/io: the numbers of
+// write-class and read-class system calls the process has made (-1 if
+// unreadable). Counting in the kernel rather than by
 // wrapping the connection keeps writev (net.Buffers) paths intact. It reads
 // with raw system calls into a stack buffer so that taking a reading
 // allocates nothing: allocations per MiB are reported too.
-func writeSyscalls() int64 {
+func ioSyscalls() (writes, reads int64) {
 	fd := procIOFD()
 	if fd < 0 {
-		return -1
+		return -1, -1
 	}
 	var buf [512]byte
 	n, err := syscall.Pread(fd, buf[:], 0)
 	if err != nil || n <= 0 {
-		return -1
+		return -1, -1
 	}
-	return parseSyscw(buf[:n])
+	return parseIOField(buf[:n], "\nsyscw: "), parseIOField(buf[:n], "\nsyscr: ")
 }
 
 // procIOFD is /proc/self/io, opened once for the life of the process (it
@@ -83,14 +90,15 @@ var procIOFD = sync.OnceValue(func() int {
 	return fd
 })
 
-// parseSyscw finds "syscw: N" in the contents of /proc/<pid>/io.
-func parseSyscw(b []byte) int64 {
-	i := bytes.Index(b, []byte("\nsyscw: "))
+// parseIOField finds the number after key (e.g. "\nsyscw: ") in the
+// contents of /proc/<pid>/io.
+func parseIOField(b []byte, key string) int64 {
+	i := bytes.Index(b, []byte(key))
 	if i < 0 {
 		return -1
 	}
 	var v int64 = -1
-	for _, c := range b[i+len("\nsyscw: "):] {
+	for _, c := range b[i+len(key):] {
 		if c < '0' || c > '9' {
 			break
 		}

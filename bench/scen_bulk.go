@@ -12,6 +12,7 @@ func bulkScenario(tr Transport) Scenario {
 			{Key: "cpu_us_per_mib", Label: "CPU µs/MiB", Headline: true},
 			{Key: "allocs_per_mib", Label: "allocs/MiB", NoRawRatio: true},
 			{Key: "writes_per_mib", Label: "write syscalls/MiB", Headline: true},
+			{Key: "reads_per_mib", Label: "read syscalls/MiB"},
 		},
 		Run: func(e *env) (map[string]float64, error) { return runBulk(e, tr) },
 	}
@@ -73,6 +74,9 @@ func runBulk(e *env, tr Transport) (map[string]float64, error) {
 	}
 	if r.writes >= 0 {
 		out["writes_per_mib"] = perMiB(float64(r.writes), n)
+	}
+	if r.reads >= 0 {
+		out["reads_per_mib"] = perMiB(float64(r.reads), n)
 	}
 	return out, nil
 }

@@ -72,18 +72,21 @@ func TestMedianOfRatiosIsNotRatioOfMedians(t *testing.T) {
 	}
 }
 
-func TestParseSyscw(t *testing.T) {
+func TestParseIOField(t *testing.T) {
 	io := []byte("rchar: 6976\nwchar: 0\nsyscr: 10\nsyscw: 12345\nread_bytes: 0\n")
-	if got := parseSyscw(io); got != 12345 {
-		t.Errorf("parseSyscw = %d, want 12345", got)
+	if got := parseIOField(io, "\nsyscw: "); got != 12345 {
+		t.Errorf("syscw = %d, want 12345", got)
 	}
-	if got := parseSyscw([]byte("rchar: 1\n")); got != -1 {
-		t.Errorf("parseSyscw without syscw = %d, want -1", got)
+	if got := parseIOField(io, "\nsyscr: "); got != 10 {
+		t.Errorf("syscr = %d, want 10", got)
+	}
+	if got := parseIOField([]byte("rchar: 1\n"), "\nsyscw: "); got != -1 {
+		t.Errorf("syscw when absent = %d, want -1", got)
 	}
 	if raceEnabled {
 		return
 	}
-	if n := testing.AllocsPerRun(10, func() { writeSyscalls() }); n != 0 {
-		t.Errorf("writeSyscalls allocates %.0f times; a meter reading must not allocate", n)
+	if n := testing.AllocsPerRun(10, func() { ioSyscalls() }); n != 0 {
+		t.Errorf("ioSyscalls allocates %.0f times; a meter reading must not allocate", n)
 	}
 }
