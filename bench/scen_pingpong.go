@@ -16,6 +16,7 @@ func pingpongScenario() Scenario {
 			{Key: "p50_us", Label: "p50 µs", Headline: true},
 			{Key: "p99_us", Label: "p99 µs", Headline: true},
 			{Key: "cpu_us_per_rt", Label: "CPU µs/RT", Headline: true},
+			{Key: "syscalls_per_rt", Label: "read+write syscalls/RT"},
 		},
 		Run: runPingPong,
 	}
@@ -92,10 +93,14 @@ func runPingPong(e *env) (map[string]float64, error) {
 	}
 	sortDurations(lat)
 	n := float64(len(lat))
-	return map[string]float64{
+	out := map[string]float64{
 		"rt_per_s":      n / r.wall.Seconds(),
 		"p50_us":        percentileUS(lat, 0.50),
 		"p99_us":        percentileUS(lat, 0.99),
 		"cpu_us_per_rt": us(r.cpu) / n,
-	}, nil
+	}
+	if r.writes >= 0 && r.reads >= 0 {
+		out["syscalls_per_rt"] = float64(r.writes+r.reads) / n
+	}
+	return out, nil
 }
