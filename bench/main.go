@@ -190,6 +190,7 @@ func measure(o options, args []string) (*Report, error) {
 		NumCPU:    runtime.NumCPU(),
 		CPU:       cpuModel(),
 		FDLimit:   fdLimit,
+		LoadStart: loadAvg(),
 	}, Params: map[string]string{}}
 	rep.Params["params"] = fmt.Sprintf("%+v", *p)
 	for _, c := range contenders {
@@ -241,6 +242,7 @@ func measure(o options, args []string) (*Report, error) {
 		}
 	}
 	rep.Meta.End = time.Now().UTC().Format(time.RFC3339)
+	rep.Meta.LoadEnd = loadAvg()
 	rep.summarizeReport()
 	return rep, nil
 }
@@ -289,6 +291,19 @@ func writeHeapProfile(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// loadAvg is the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func cpuModel() string {

@@ -40,6 +40,10 @@ type Meta struct {
 	NumCPU    int    `json:"num_cpu"`
 	CPU       string `json:"cpu"`
 	FDLimit   uint64 `json:"fd_limit"`
+	// LoadStart and LoadEnd are /proc/loadavg when the run began and ended:
+	// on a shared machine, other jobs' load is part of the conditions.
+	LoadStart string `json:"loadavg_start"`
+	LoadEnd   string `json:"loadavg_end"`
 }
 
 // ContenderInfo describes one column.
@@ -208,8 +212,8 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	header := func(cols []string) {
 		fmt.Fprintf(w, "| scenario | figure | %s |\n|---|---|%s\n", strings.Join(cols, " | "), strings.Repeat("---:|", len(cols)))
 	}
-	fmt.Fprintf(w, "Run: `%s` (mode %s, %d rounds), %s, %d CPUs (%s), %s – %s.\n\n",
-		r.Meta.Command, r.Meta.Mode, r.Meta.Rounds, r.Meta.GoVersion, r.Meta.NumCPU, r.Meta.CPU, r.Meta.Start, r.Meta.End)
+	fmt.Fprintf(w, "Run: `%s` (mode %s, %d rounds), %s, %d CPUs (%s), %s – %s; load average %s at the start, %s at the end.\n\n",
+		r.Meta.Command, r.Meta.Mode, r.Meta.Rounds, r.Meta.GoVersion, r.Meta.NumCPU, r.Meta.CPU, r.Meta.Start, r.Meta.End, r.Meta.LoadStart, r.Meta.LoadEnd)
 
 	fmt.Fprintf(w, "### Issue-10 targets\n\n")
 	r.writeTargets(w)
