@@ -44,7 +44,7 @@ func modeParams(mode string) (*Params, int, error) {
 			ChurnDur: time.Second, ChurnPar: 32, FairGreedy: 16, FairDur: time.Second,
 			ScaleStreams: 1000, ScaleBytes: mib, OpenLevels: []int{10, 1000, 10000}, OpenDur: 500 * time.Millisecond,
 			Timeout: 3 * time.Minute,
-		}, 5, nil
+		}, 8, nil
 	case "quick":
 		return &Params{
 			BulkBytes: 128 * mib, BulkWarm: 16 * mib, PingDur: 300 * time.Millisecond,
@@ -112,7 +112,7 @@ func run(args []string) error {
 	var o options
 	fs := flag.NewFlagSet("muxbench", flag.ContinueOnError)
 	fs.StringVar(&o.mode, "mode", "quick", "quick (≈ 2 min), full (≈ 10 min) or smoke (seconds, for CI)")
-	fs.IntVar(&o.rounds, "rounds", 0, "rounds (0: the mode's default, 5 for quick and full)")
+	fs.IntVar(&o.rounds, "rounds", 0, "rounds (0: the mode's default, 5 for quick, 8 for full)")
 	fs.StringVar(&o.scenarios, "scenarios", "", "comma-separated scenarios to run (default all)")
 	fs.StringVar(&o.contenders, "contenders", "", "comma-separated contenders (raw is always included)")
 	fs.StringVar(&o.out, "out", "out", "directory for muxbench.json, .md and .svg")
