@@ -3,7 +3,9 @@ GO            ?= go
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME      ?= 10s
 # Fuzz targets as package:target pairs; `make fuzz FUZZTIME=10m` runs them long.
-FUZZ_TARGETS  := ./internal/frame:FuzzParseHeader ./internal/frame:FuzzReader .:FuzzSession .:FuzzFrameScript
+FUZZ_TARGETS  := ./internal/frame:FuzzParseHeader ./internal/frame:FuzzReader .:FuzzSession .:FuzzFrameScript \
+                 ./peer:FuzzUnmarshalPublicKey ./peer:FuzzUnmarshalPrivateKey ./peer:FuzzDecodeID \
+                 ./noise:FuzzDecodePayload ./noise:FuzzPublicKey
 
 .PHONY: check fmt vet staticcheck test interop fuzz bench-smoke bench example muxbench-check muxbench muxbench-full
 
@@ -23,6 +25,8 @@ staticcheck:
 
 test:
 	$(GO) test -race -shuffle=on -count=1 ./...
+	# Allocation counts need sync.Pool intact, which -race is not.
+	$(GO) test -count=1 -run='NoAllocs' ./noise/
 
 # Interop with real peers: hashicorp/yamux, go-yamux (Go, in-process) and
 # @chainsafe/libp2p-yamux, yamux-js (Node, from interop/js/package-lock.json).
