@@ -49,6 +49,24 @@ type Contender struct {
 	Note   string
 	Secure Secure // nil: plaintext
 	Mux    *Muxer // nil: one connection per stream
+	// Only lists the scenarios the contender runs; empty: all.
+	Only []string
+	// Base is the contender its ratios are read against in the report:
+	// "" (raw) for plain contenders, "noise" for the stack.
+	Base string
+}
+
+// runs reports whether the contender takes part in a scenario.
+func (c Contender) runs(scenario string) bool {
+	if len(c.Only) == 0 {
+		return true
+	}
+	for _, s := range c.Only {
+		if s == scenario {
+			return true
+		}
+	}
+	return false
 }
 
 // IsRaw reports whether streams are bare connections.

@@ -177,7 +177,11 @@ func measure(o options, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	contenders, err := selectContenders(allContenders(), o.contenders)
+	all, err := allContenders()
+	if err != nil {
+		return nil, err
+	}
+	contenders, err := selectContenders(all, o.contenders)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +198,11 @@ func measure(o options, args []string) (*Report, error) {
 	}, Params: map[string]string{}}
 	rep.Params["params"] = fmt.Sprintf("%+v", *p)
 	for _, c := range contenders {
-		rep.Contenders = append(rep.Contenders, ContenderInfo{Name: c.Name, Note: c.Note})
+		base := c.Base
+		if base == "" {
+			base = "raw"
+		}
+		rep.Contenders = append(rep.Contenders, ContenderInfo{Name: c.Name, Note: c.Note, Base: base})
 	}
 	for _, s := range scenarios {
 		rep.Scenarios = append(rep.Scenarios, ScenarioInfo{Name: s.Name, Desc: s.Desc, Metrics: s.Metrics})
@@ -202,6 +210,9 @@ func measure(o options, args []string) (*Report, error) {
 	for round := range rounds {
 		for _, s := range scenarios {
 			for _, c := range contenders {
+				if !c.runs(s.Name) {
+					continue
+				}
 				var stopProfile func() error
 				if o.cpuprofile != "" && c.Name == o.profile {
 					if stopProfile, err = startProfile(fmt.Sprintf("%s-%s-r%d.pprof", o.cpuprofile, s.Name, round+1)); err != nil {

@@ -15,7 +15,7 @@ import (
 // reader never has to flip a bar in their head. Written with fmt and
 // xml.EscapeText: no plotting dependency.
 
-var palette = []string{"#d62728", "#1f77b4", "#2ca02c", "#98df8a", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"}
+var palette = []string{"#d62728", "#1f77b4", "#2ca02c", "#98df8a", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"}
 
 const (
 	plotGroupW   = 104.0
@@ -38,19 +38,35 @@ type plotBar struct {
 	med, min, max float64
 }
 
-func (r *Report) plotGroups(higher bool) []plotGroup {
+// plotGroups collects the headline figures of the contenders read against
+// base (raw, or bare Noise), as ratios to base; dir is +1 for higher-is-
+// better figures only, -1 for lower-is-better only, 0 for both (each label
+// then carries its arrow).
+func (r *Report) plotGroups(base string, dir int) []plotGroup {
 	var gs []plotGroup
-	for _, ms := range r.Summary {
-		if !ms.Headline || ms.Higher != higher || len(ms.VsRaw) == 0 {
+	for i := range r.Summary {
+		ms := &r.Summary[i]
+		if !ms.Headline || (dir > 0 && !ms.Higher) || (dir < 0 && ms.Higher) {
 			continue
 		}
-		g := plotGroup{label1: ms.Scenario, label2: ms.Label}
-		for i, c := range r.Contenders {
-			if c.Name == "raw" {
+		label := ms.Label
+		if dir == 0 {
+			label += " " + arrow(ms.Metric)
+		}
+		g := plotGroup{label1: ms.Scenario, label2: label}
+		for ci, c := range r.Contenders {
+			if c.Name == base || c.Base != base {
 				continue
 			}
-			if st, ok := ms.VsRaw[c.Name]; ok {
-				g.bars = append(g.bars, plotBar{contender: i, med: st.Median, min: st.Min, max: st.Max})
+			var st Stat
+			var ok bool
+			if base == "raw" {
+				st, ok = ms.VsRaw[c.Name]
+			} else {
+				st, ok = ms.VsPeer[c.Name][base]
+			}
+			if ok {
+				g.bars = append(g.bars, plotBar{contender: ci, med: st.Median, min: st.Min, max: st.Max})
 			}
 		}
 		if len(g.bars) > 0 {
@@ -72,15 +88,19 @@ func (r *Report) writeSVG(w io.Writer) {
 		title string
 		gs    []plotGroup
 	}{
-		{"higher is better (× raw)", r.plotGroups(true)},
-		{"lower is better (× raw)", r.plotGroups(false)},
+		{"higher is better (× raw)", r.plotGroups("raw", +1)},
+		{"lower is better (× raw)", r.plotGroups("raw", -1)},
+		{"TCP + Noise stack (× bare Noise; ↑ higher is better, ↓ lower is better)", r.plotGroups("noise", 0)},
+	}
+	if len(panels[2].gs) == 0 {
+		panels = panels[:2]
 	}
 	maxGroups := 1
 	for _, p := range panels {
 		maxGroups = max(maxGroups, len(p.gs))
 	}
 	width := plotLeft + float64(maxGroups)*plotGroupW + 20
-	height := plotTop + 2*(plotPanelH+plotLabelH) + plotPanelGap + 40
+	height := plotTop + float64(len(panels))*(plotPanelH+plotLabelH+plotPanelGap)
 	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", width, height)
 	fmt.Fprintf(w, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(w, `<text x="%.0f" y="18" font-size="14" font-weight="bold">%s</text>`+"\n", plotLeft,

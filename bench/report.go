@@ -50,6 +50,9 @@ type Meta struct {
 type ContenderInfo struct {
 	Name string `json:"name"`
 	Note string `json:"note"`
+	// Base is the contender this one's ratios are read against: raw, or
+	// bare Noise for the stack contenders.
+	Base string `json:"base"`
 }
 
 // ScenarioInfo describes one scenario and its metrics.
@@ -203,24 +206,72 @@ func arrow(m Metric) string {
 }
 
 // writeMarkdown renders the tables: medians with ranges, per-round ratios
-// against raw, and ours against every peer.
+// against each group's reference (raw, or bare Noise for the stack), and
+// ours against every peer of its group.
 func (r *Report) writeMarkdown(w io.Writer) {
-	names := make([]string, len(r.Contenders))
-	for i, c := range r.Contenders {
-		names[i] = c.Name
-	}
-	header := func(cols []string) {
-		fmt.Fprintf(w, "| scenario | figure | %s |\n|---|---|%s\n", strings.Join(cols, " | "), strings.Repeat("---:|", len(cols)))
-	}
 	fmt.Fprintf(w, "Run: `%s` (mode %s, %d rounds), %s, %d CPUs (%s), %s – %s; load average %s at the start, %s at the end.\n\n",
 		r.Meta.Command, r.Meta.Mode, r.Meta.Rounds, r.Meta.GoVersion, r.Meta.NumCPU, r.Meta.CPU, r.Meta.Start, r.Meta.End, r.Meta.LoadStart, r.Meta.LoadEnd)
 
 	fmt.Fprintf(w, "### Issue-10 targets\n\n")
 	r.writeTargets(w)
 
+	plain := r.group("raw")
 	fmt.Fprintf(w, "\n### Medians (min–max over rounds)\n\n")
-	header(names)
+	r.valueTable(w, plain)
+	fmt.Fprintf(w, "\n### Per-round ratio against raw (median, min–max)\n\n")
+	r.ratioTable(w, plain[1:], func(ms *MetricSummary, n string) (Stat, bool) {
+		st, ok := ms.VsRaw[n]
+		return st, ok
+	})
+	r.oursTable(w, "ours", plain)
+
+	if stack := r.group("noise"); len(stack) > 0 {
+		fmt.Fprintf(w, "\n### The libp2p stack: TCP + Noise, medians (min–max over rounds)\n\n")
+		r.valueTable(w, append([]string{"raw"}, stack...))
+		fmt.Fprintf(w, "\n### The libp2p stack: per-round ratio against bare Noise (median, min–max)\n\n")
+		r.ratioTable(w, stack[1:], func(ms *MetricSummary, n string) (Stat, bool) {
+			st, ok := ms.VsPeer[n]["noise"]
+			return st, ok
+		})
+		r.oursTable(w, "ours+noise", stack)
+	}
+	r.writeNotes(w)
+}
+
+// group lists the contenders read against base, base first.
+func (r *Report) group(base string) []string {
+	var names []string
+	for _, c := range r.Contenders {
+		if c.Name == base {
+			names = append([]string{c.Name}, names...)
+		} else if c.Base == base || (c.Base == "" && base == "raw") {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 1 && names[0] == base && base != "raw" {
+		return nil
+	}
+	return names
+}
+
+func tableHeader(w io.Writer, cols []string) {
+	fmt.Fprintf(w, "| scenario | figure | %s |\n|---|---|%s\n", strings.Join(cols, " | "), strings.Repeat("---:|", len(cols)))
+}
+
+// valueTable prints medians and ranges of the named contenders, for the
+// figures at least one of them (other than raw) has.
+func (r *Report) valueTable(w io.Writer, names []string) {
+	tableHeader(w, names)
 	for _, ms := range r.Summary {
+		has := false
+		for _, n := range names {
+			if _, ok := ms.Values[n]; ok && (n != "raw" || len(names) == 1) {
+				has = true
+			}
+		}
+		if !has {
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %s %s |", ms.Scenario, ms.Label, arrow(ms.Metric))
 		for _, n := range names {
 			st, ok := ms.Values[n]
@@ -232,16 +283,26 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+}
 
-	fmt.Fprintf(w, "\n### Per-round ratio against raw (median, min–max)\n\n")
-	header(names[1:])
-	for _, ms := range r.Summary {
-		if len(ms.VsRaw) == 0 {
+// ratioTable prints the ratio get returns for each named contender, for
+// the figures where at least one has one.
+func (r *Report) ratioTable(w io.Writer, names []string, get func(*MetricSummary, string) (Stat, bool)) {
+	tableHeader(w, names)
+	for i := range r.Summary {
+		ms := &r.Summary[i]
+		has := false
+		for _, n := range names {
+			if _, ok := get(ms, n); ok {
+				has = true
+			}
+		}
+		if !has {
 			continue
 		}
 		fmt.Fprintf(w, "| %s | %s %s |", ms.Scenario, ms.Label, arrow(ms.Metric))
-		for _, n := range names[1:] {
-			st, ok := ms.VsRaw[n]
+		for _, n := range names {
+			st, ok := get(ms, n)
 			if !ok {
 				fmt.Fprintf(w, " — |")
 				continue
@@ -250,35 +311,33 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+}
 
+// oursTable prints who against every other contender of its group but the
+// group's reference.
+func (r *Report) oursTable(w io.Writer, who string, group []string) {
 	var peers []string
-	for _, n := range names {
-		if n != "raw" && n != "ours" {
+	found := false
+	for _, n := range group[1:] {
+		if n == who {
+			found = true
+		} else {
 			peers = append(peers, n)
 		}
 	}
-	if len(peers) > 0 && len(names) > 1 {
-		fmt.Fprintf(w, "\n### Per-round ratio of ours against each peer (median, min–max)\n\n")
-		fmt.Fprintf(w, "Above 1× is ours ahead on ↑ figures and behind on ↓ figures.\n\n")
-		header(peers)
-		for _, ms := range r.Summary {
-			vp := ms.VsPeer["ours"]
-			if len(vp) == 0 {
-				continue
-			}
-			fmt.Fprintf(w, "| %s | %s %s |", ms.Scenario, ms.Label, arrow(ms.Metric))
-			for _, p := range peers {
-				st, ok := vp[p]
-				if !ok {
-					fmt.Fprintf(w, " — |")
-					continue
-				}
-				fmt.Fprintf(w, " %s <sub>%s–%s</sub> |", fmtRatio(st, ok), fmtRatioNum(st.Min), fmtRatioNum(st.Max))
-			}
-			fmt.Fprintln(w)
-		}
+	if !found || len(peers) == 0 {
+		return
 	}
+	fmt.Fprintf(w, "\n### Per-round ratio of %s against each peer (median, min–max)\n\n", who)
+	fmt.Fprintf(w, "Above 1× is %s ahead on ↑ figures and behind on ↓ figures.\n\n", who)
+	r.ratioTable(w, peers, func(ms *MetricSummary, n string) (Stat, bool) {
+		st, ok := ms.VsPeer[who][n]
+		return st, ok
+	})
+}
 
+// writeNotes lists failed runs, the contenders and the scenarios.
+func (r *Report) writeNotes(w io.Writer) {
 	var failed []Sample
 	for _, s := range r.Samples {
 		if s.Err != "" {

@@ -6,7 +6,8 @@ import "testing"
 // figure, to check the targets' directions.
 func targetReport() *Report {
 	r := &Report{
-		Contenders: []ContenderInfo{{Name: "raw"}, {Name: "ours"}, {Name: "go-yamux"}},
+		Contenders: []ContenderInfo{{Name: "raw", Base: "raw"}, {Name: "ours", Base: "raw"}, {Name: "go-yamux", Base: "raw"},
+			{Name: "noise", Base: "noise"}},
 		Scenarios: []ScenarioInfo{
 			{Name: "pingpong-tcp", Metrics: []Metric{{Key: "p99_us", Label: "p99 µs"}, {Key: "rt_per_s", Label: "RT/s", Higher: true}}},
 		},
@@ -21,6 +22,11 @@ func targetReport() *Report {
 	add(1, "raw", 20, 200)
 	add(1, "ours", 30, 150)
 	add(1, "go-yamux", 60, 90)
+	// A contender of another group, far behind: it must not count as a
+	// peer of ours (and would make "ahead of every peer" trivially true if
+	// far ahead, so make it so for the p99 to catch a leak both ways).
+	add(0, "noise", 1, 1)
+	add(1, "noise", 1, 1)
 	r.summarizeReport()
 	return r
 }
