@@ -43,8 +43,7 @@ func runFairness(e *env) (map[string]float64, error) {
 	defer wg.Wait()
 	defer l.Close()
 
-	// Warm-up ends once every greedy stream could have moved a few chunks.
-	received := newCounter(int64(e.p.FairGreedy) * 4 * chunk)
+	received := newCounter()
 	n := e.p.FairGreedy + 1
 	// Server: the first byte of a stream says what it is.
 	wg.Add(1)
@@ -107,7 +106,8 @@ func runFairness(e *env) (map[string]float64, error) {
 			}
 		}()
 	}
-	if err := received.waitFlowing(e.p.Timeout / 2); err != nil {
+	// Warm-up ends once every greedy stream could have moved a few chunks.
+	if err := received.waitFor(int64(e.p.FairGreedy)*4*chunk, e.p.Timeout/2); err != nil {
 		return nil, err
 	}
 	b0, t0 := received.load(), time.Now()

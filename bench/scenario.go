@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -198,37 +199,56 @@ func perMiB(v float64, bytes int64) float64 { return v / (float64(bytes) / mib) 
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-// counter counts bytes received and closes reached once a threshold is
-// crossed: the point where a flow is known to be running, so warm-ups wait
-// on it rather than on a guessed sleep.
+// counter counts bytes received and wakes a waiter once a threshold is
+// crossed, so warm-ups and windows wait on the flow itself rather than on
+// a guessed sleep. The hot path (add) is one atomic add and one atomic
+// load unless a waiter's threshold was just crossed.
 type counter struct {
-	n       atomic.Int64
-	want    int64
-	reached chan struct{}
-	once    sync.Once
+	n    atomic.Int64
+	want atomic.Int64 // threshold of the armed waiter; MaxInt64 when none
+
+	mu sync.Mutex
+	ch chan struct{}
 }
 
-func newCounter(want int64) *counter {
-	return &counter{want: want, reached: make(chan struct{})}
+func newCounter() *counter {
+	c := &counter{}
+	c.want.Store(math.MaxInt64)
+	return c
 }
 
 func (c *counter) add(k int) {
-	if c.n.Add(int64(k)) >= c.want {
-		c.once.Do(func() { close(c.reached) })
+	if v := c.n.Add(int64(k)); v >= c.want.Load() {
+		c.mu.Lock()
+		if c.ch != nil && v >= c.want.Load() {
+			close(c.ch)
+			c.ch = nil
+			c.want.Store(math.MaxInt64)
+		}
+		c.mu.Unlock()
 	}
 }
 
 func (c *counter) load() int64 { return c.n.Load() }
 
-// waitFlowing waits until the counter's threshold is crossed, or returns
-// an error once timeout passes (the contender moved nothing).
-func (c *counter) waitFlowing(timeout time.Duration) error {
+// waitFor waits until at least target bytes have been counted, or returns
+// an error once timeout passes (the contender moved nothing more).
+func (c *counter) waitFor(target int64, timeout time.Duration) error {
+	c.mu.Lock()
+	if c.n.Load() >= target {
+		c.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	c.ch = ch
+	c.want.Store(target)
+	c.mu.Unlock()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case <-c.reached:
+	case <-ch:
 		return nil
 	case <-t.C:
-		return fmt.Errorf("muxbench: only %d bytes moved in %v", c.load(), timeout)
+		return fmt.Errorf("muxbench: %d of %d bytes moved in %v", c.load(), target, timeout)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 func TestMedian(t *testing.T) {
@@ -88,5 +89,30 @@ func TestParseIOField(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(10, func() { ioSyscalls() }); n != 0 {
 		t.Errorf("ioSyscalls allocates %.0f times; a meter reading must not allocate", n)
+	}
+}
+
+func TestCounterWakesAtThreshold(t *testing.T) {
+	c := newCounter()
+	c.add(10)
+	if err := c.waitFor(5, time.Second); err != nil {
+		t.Fatalf("threshold already crossed: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.waitFor(100, time.Minute) }()
+	// The waiter may or may not be armed yet; either way 90 more bytes must
+	// release it, and fewer must not.
+	c.add(50)
+	select {
+	case err := <-done:
+		t.Fatalf("released at 60 of 100 bytes: %v", err)
+	default:
+	}
+	c.add(40)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := c.waitFor(1000, time.Millisecond); err == nil {
+		t.Error("waitFor returned without the bytes or an error")
 	}
 }
