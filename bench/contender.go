@@ -54,6 +54,9 @@ type Contender struct {
 	// Base is the contender its ratios are read against in the report:
 	// "" (raw) for plain contenders, "noise" for the stack.
 	Base string
+	// Build, when set, makes the whole link itself (a go-libp2p host pair)
+	// instead of the layers above.
+	Build func(tr Transport) (Link, error)
 }
 
 // runs reports whether the contender takes part in a scenario.
@@ -70,7 +73,7 @@ func (c Contender) runs(scenario string) bool {
 }
 
 // IsRaw reports whether streams are bare connections.
-func (c Contender) IsRaw() bool { return c.Mux == nil }
+func (c Contender) IsRaw() bool { return c.Mux == nil && c.Build == nil }
 
 // Link is a source of streams between a client end (Open) and a server end
 // (Accept). Close ends every stream and connection the link made.
@@ -87,6 +90,9 @@ var errLinkClosed = errors.New("muxbench: link closed")
 
 // Connect builds a link of the contender over the given transport.
 func (c Contender) Connect(tr Transport) (Link, error) {
+	if c.Build != nil {
+		return c.Build(tr)
+	}
 	if c.Mux == nil {
 		return newRawLink(tr, c.Secure)
 	}

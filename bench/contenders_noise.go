@@ -49,5 +49,6 @@ func noiseContenders() ([]Contender, error) {
 		{Name: "noise", Note: note + ", one connection per stream: the crypto ceiling", Secure: sec, Only: stackScenarios, Base: "noise"},
 		{Name: "ours+noise", Note: note + " + ours", Secure: sec, Mux: oursMuxer(), Only: stackScenarios, Base: "noise"},
 		{Name: "go-yamux+noise", Note: note + " + go-yamux v5.1.0 (what go-libp2p runs, without the host)", Secure: sec, Mux: goyamuxMuxer(0), Only: stackScenarios, Base: "noise"},
+		libp2pContender(),
 	}, nil
 }
