@@ -15,7 +15,7 @@ import (
 // ceiling the issue measures the stack against.
 
 // stackScenarios are the scenarios the stack contenders run.
-var stackScenarios = []string{"bulk-tcp", "pingpong-tcp"}
+var stackScenarios = []string{"bulk-tcp", "pingpong-tcp", "dial-echo-tcp"}
 
 // noiseSecure returns a Secure layer running our Noise handshake between
 // two fixed identities: the client (initiator) checks the server's peer ID.

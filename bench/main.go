@@ -78,6 +78,7 @@ func allScenarios(p *Params) []Scenario {
 		fairnessScenario(),
 		scaleScenario(),
 		openStreamsScenario(p.OpenLevels),
+		dialEchoScenario(),
 	}
 }
 

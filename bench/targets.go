@@ -13,7 +13,7 @@ type Target struct {
 	Metric   string
 	Kind     targetKind
 	Bound    float64
-	Peer     string // for atLeastVsPeer
+	Peer     string // for atLeastVsPeer and atMostVsPeer
 	Who      string // the contender held to it; "" is ours
 }
 
@@ -25,6 +25,7 @@ const (
 	atLeastAbs                      // median ≥ Bound
 	atMostAbs                       // median ≤ Bound
 	atLeastVsPeer                   // median per-round ratio to Peer ≥ Bound
+	atMostVsPeer                    // median per-round ratio to Peer ≤ Bound
 	aheadOfPeers                    // better than every peer (per-round median ratio)
 )
 
@@ -50,6 +51,7 @@ func issueTargets() []Target {
 		{Row: "scale: msgs/s at 10,000 open ≥ 0.9× at 10 open (no per-frame cost growing with streams)", Scenario: "openstreams-tcp", Metric: "flatness", Kind: atLeastAbs, Bound: 0.9},
 		{Row: "stack bulk: ours over Noise ≥ 0.97× bare Noise", Scenario: "bulk-tcp", Metric: "mibps", Kind: atLeastVsPeer, Peer: "noise", Who: "ours+noise", Bound: 0.97},
 		{Row: "stack bulk: ours over Noise ≤ 17 write syscalls/MiB", Scenario: "bulk-tcp", Metric: "writes_per_mib", Kind: atMostAbs, Who: "ours+noise", Bound: 17},
+		{Row: "stack dial → first echo: ours over Noise ≤ 0.6× go-libp2p (p50)", Scenario: "dial-echo-tcp", Metric: "p50_us", Kind: atMostVsPeer, Peer: "go-libp2p", Who: "ours+noise", Bound: 0.6},
 		{Row: "stack ping-pong: ours over Noise ≥ 1.5× go-libp2p round trips/s", Scenario: "pingpong-tcp", Metric: "rt_per_s", Kind: atLeastVsPeer, Peer: "go-libp2p", Who: "ours+noise", Bound: 1.5},
 	}
 }
@@ -96,6 +98,12 @@ func (t Target) check(r *Report) (measured string, met, ok bool) {
 			return "", false, false
 		}
 		return fmtRatio(st, true) + " " + t.Peer, st.Median >= t.Bound, true
+	case atMostVsPeer:
+		st, found := ms.VsPeer[who][t.Peer]
+		if !found {
+			return "", false, false
+		}
+		return fmtRatio(st, true) + " " + t.Peer, st.Median <= t.Bound, true
 	case aheadOfPeers:
 		vp := ms.VsPeer[who]
 		if len(vp) == 0 {

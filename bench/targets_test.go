@@ -49,6 +49,9 @@ func TestTargets(t *testing.T) {
 		// ours/go-yamux RT/s: 2 and 1.67.
 		{Target{Scenario: "pingpong-tcp", Metric: "rt_per_s", Kind: atLeastVsPeer, Peer: "go-yamux", Bound: 1.8}, true},
 		{Target{Scenario: "pingpong-tcp", Metric: "rt_per_s", Kind: atLeastVsPeer, Peer: "go-yamux", Bound: 1.9}, false},
+		// ours/go-yamux p99: 0.3 and 0.5, median 0.4.
+		{Target{Scenario: "pingpong-tcp", Metric: "p99_us", Kind: atMostVsPeer, Peer: "go-yamux", Bound: 0.45}, true},
+		{Target{Scenario: "pingpong-tcp", Metric: "p99_us", Kind: atMostVsPeer, Peer: "go-yamux", Bound: 0.35}, false},
 		// Absolute medians: p99 21.
 		{Target{Scenario: "pingpong-tcp", Metric: "p99_us", Kind: atMostAbs, Bound: 21}, true},
 		{Target{Scenario: "pingpong-tcp", Metric: "p99_us", Kind: atMostAbs, Bound: 20}, false},
