@@ -100,3 +100,27 @@ func TestLayerCarriesBytes(t *testing.T) {
 		l.Close()
 	}
 }
+
+// Closing a secured raw stream with CloseStream forgets it: a churn run
+// over a security layer must not pile up closed connections in the link.
+func TestSecuredRawCloseStreamForgets(t *testing.T) {
+	l, err := newRawLink(TCP, xorSecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for range 20 {
+		cs, ss, err := openPair(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.CloseStream(cs)
+		l.CloseStream(ss)
+	}
+	l.mu.Lock()
+	n := len(l.conns)
+	l.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d connections still tracked after closing all of them", n)
+	}
+}

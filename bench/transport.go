@@ -92,6 +92,18 @@ type rawLink struct {
 	closed bool
 }
 
+// retrack replaces old with its secured wrapper in the set, so that
+// CloseStream, which sees the wrapper, finds it. The wrapper's Close closes
+// old too.
+func (l *rawLink) retrack(old, secured net.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.conns[old]; ok {
+		delete(l.conns, old)
+		l.conns[secured] = struct{}{}
+	}
+}
+
 // CloseStream closes one connection and forgets it, so a churn run does
 // not pile up closed connections in the link. (A wrapper that forgets
 // itself on Close would cost an allocation per connection, which the idle
@@ -188,6 +200,7 @@ func (l *rawLink) serve(c net.Conn) {
 			c.Close()
 			return
 		}
+		l.retrack(c, sc)
 		deliver(sc)
 	}()
 }
@@ -218,7 +231,12 @@ func (l *rawLink) Open() (Stream, error) {
 		return nil, errLinkClosed
 	}
 	if l.sec != nil {
-		return l.sec(c, true)
+		sc, err := l.sec(c, true)
+		if err != nil {
+			return nil, err
+		}
+		l.retrack(c, sc)
+		return sc, nil
 	}
 	return c, nil
 }
