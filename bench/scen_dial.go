@@ -87,7 +87,7 @@ type redialer interface {
 
 func runDialEcho(e *env) (map[string]float64, error) {
 	// one dials and echoes, and returns how to hang up: the hang-up is not
-	// timed (our Close lingers until the peer's EOF, by design).
+	// timed, since how a library closes is not what a dial costs.
 	var one func() (func(), error)
 	var cleanup func()
 	if e.c.Build != nil {
