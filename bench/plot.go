@@ -104,7 +104,7 @@ func (r *Report) writeSVG(w io.Writer) {
 	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", width, height)
 	fmt.Fprintf(w, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(w, `<text x="%.0f" y="18" font-size="14" font-weight="bold">%s</text>`+"\n", plotLeft,
-		esc(fmt.Sprintf("muxbench %s mode, %d rounds: median per-round ratio to raw (whiskers: min–max)", r.Meta.Mode, r.Meta.Rounds)))
+		esc(fmt.Sprintf("muxbench %s mode, %d rounds: median per-round ratio to raw (whiskers: min–max; log scale, clipped at 64×)", r.Meta.Mode, r.Meta.Rounds)))
 	// Legend.
 	x := plotLeft
 	for i, c := range r.Contenders {
@@ -164,7 +164,12 @@ func (r *Report) drawPanel(w io.Writer, top float64, title string, gs []plotGrou
 			cx := bx + (bw-1)/2
 			fmt.Fprintf(w, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="black"/>`+"\n", cx, cx, y(b.min), y(b.max))
 			if b.med > hi || b.med < lo {
-				fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="8" text-anchor="middle">%s</text>`+"\n", cx, y(b.med)-3, fmtRatioNum(b.med))
+				// Clipped: the value is in the bar's tooltip; mark the end.
+				mark, dy := "▲", -2.0
+				if b.med < lo {
+					mark, dy = "▼", 10
+				}
+				fmt.Fprintf(w, `<text x="%.1f" y="%.1f" font-size="9" text-anchor="middle">%s</text>`+"\n", cx, y(b.med)+dy, mark)
 			}
 		}
 		fmt.Fprintf(w, `<text x="%.1f" y="%.0f" text-anchor="middle">%s</text><text x="%.1f" y="%.0f" text-anchor="middle" fill="#555" font-size="10">%s</text>`+"\n",

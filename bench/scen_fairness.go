@@ -14,12 +14,15 @@ func fairnessScenario() Scenario {
 		Name: "fairness-tcp",
 		Desc: "one 1-byte ping-pong stream next to 16 greedy bulk streams on one loopback TCP connection (raw: 17 connections)",
 		Metrics: []Metric{
-			{Key: "pp_p50_us", Label: "ping p50 µs", Headline: true},
-			{Key: "pp_p99_us", Label: "ping p99 µs", Headline: true},
+			// Raw is no ceiling here (its 17 busy connections make the Go
+			// scheduler the bottleneck, see BENCHMARKS.md), so the ping's
+			// figures are read as such and against the peers, not raw.
+			{Key: "pp_p50_us", Label: "ping p50 µs", Headline: true, NoRawRatio: true},
+			{Key: "pp_p99_us", Label: "ping p99 µs", Headline: true, NoRawRatio: true},
 			{Key: "pp_rt_per_s", Label: "ping RT/s", Higher: true},
 			// Of the round trip, the time the 1-byte Write itself took.
-			{Key: "pp_write_p50_us", Label: "ping Write p50 µs"},
-			{Key: "pp_write_p99_us", Label: "ping Write p99 µs"},
+			{Key: "pp_write_p50_us", Label: "ping Write p50 µs", NoRawRatio: true},
+			{Key: "pp_write_p99_us", Label: "ping Write p99 µs", NoRawRatio: true},
 			{Key: "bulk_mibps", Label: "bulk MiB/s (with ping)", Higher: true, Headline: true},
 			{Key: "bulk_alone_mibps", Label: "bulk MiB/s (alone)", Higher: true},
 			{Key: "bulk_loss_pct", Label: "bulk lost to ping %"},
