@@ -11,9 +11,9 @@ FUZZ_TARGETS  := ./internal/frame:FuzzParseHeader ./internal/frame:FuzzReader .:
                  ./noise:FuzzDecodePayload ./noise:FuzzPublicKey ./noise:FuzzHandshake ./noise:FuzzRecordReader \
                  ./multistream:FuzzReadMessage ./multistream:FuzzNegotiate ./identify:FuzzUnmarshal
 
-.PHONY: check fmt vet staticcheck test test-p2pmux interop interop-libp2p fuzz bench-smoke bench example
+.PHONY: check fmt vet staticcheck test test-p2pmux interop interop-libp2p fuzz bench-smoke bench example muxbench-check muxbench muxbench-full
 
-check: fmt vet staticcheck test interop interop-libp2p fuzz bench-smoke
+check: fmt vet staticcheck test interop interop-libp2p fuzz bench-smoke muxbench-check
 
 fmt:
 	@out=$$(gofmt -s -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path '*/node_modules/*')); \
@@ -69,3 +69,18 @@ bench:
 
 example:
 	$(GO) run ./examples/loopback
+
+# The comparison harness (bench/, its own module so the peers stay out of the
+# library's go.mod): vet, staticcheck, and its smoke test, which runs every
+# scenario for every contender at minimal sizes (a few seconds).
+muxbench-check:
+	cd bench && $(GO) vet ./...
+	cd bench && $(GO) run $(STATICCHECK) ./...
+	cd bench && $(GO) test -race -count=1 ./...
+
+# Side-by-side measurements; results in bench/out/ (see BENCHMARKS.md).
+muxbench:
+	cd bench && $(GO) run . -mode quick
+
+muxbench-full:
+	cd bench && $(GO) run . -mode full
