@@ -9,6 +9,7 @@ require (
 	github.com/multiformats/go-multiaddr v0.16.1
 	github.com/multiformats/go-multistream v0.6.1
 	github.com/yamuxgo/yamux v0.0.0-00010101000000-000000000000
+	github.com/yamuxgo/yamux/p2pmux v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
 )
 
@@ -98,3 +99,5 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	lukechampine.com/blake3 v1.4.1 // indirect
 )
+
+replace github.com/yamuxgo/yamux/p2pmux => ../../p2pmux
