@@ -37,8 +37,9 @@ const streamOverhead = 576
 // measured per idle stream), the 128 KiB chunk slack covers the receive
 // buffer's geometric chunks (their unused tail is < 64 KiB per stream),
 // B = MaxSessionReceiveBuffer (all window growth above W0 together), and
-// the reply queue holds at most 64 pending 12-byte replies (pongs, RSTs)
-// because the receive loop stops reading when it is full. The send side is
+// the reply queue holds at most MaxPendingPongs pongs and MaxPendingResets
+// RSTs of 12 bytes each because the receive loop stops reading when either
+// is full. The send side is
 // the fixed ring: writers wait in Write, they are never copied further.
 // (The read buffer and the ring are allocated as whole 8 KiB pages, 72 KiB
 // and 264 KiB; the Session itself, its stream map and accept queue are a
@@ -47,9 +48,9 @@ const streamOverhead = 576
 func worstCaseBound(streams int, cfg *yamux.Config) int64 {
 	const (
 		readBuffer = 64 << 10
-		ring       = 262_192 // ringSize: 4 x (64 KiB + 12)
+		ring       = yamux.RingSize
 		chunkSlack = 128 << 10
-		replies    = 64 * frame.HeaderSize
+		replies    = (yamux.MaxPendingPongs + yamux.MaxPendingResets) * frame.HeaderSize
 	)
 	perStream := int64(streamOverhead) + int64(cfg.InitialStreamWindowSize) + chunkSlack
 	return readBuffer + ring + int64(streams)*perStream + int64(cfg.MaxSessionReceiveBuffer) + replies
