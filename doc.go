@@ -29,7 +29,9 @@
 //
 // A session runs exactly two goroutines: a receive loop, the only reader of
 // the connection, and a send loop, the only writer, which writes all queued
-// frames in one batch. There is no goroutine per stream, per open or per
+// frames in one batch: one writev on a socket, one WriteBuffers call on a
+// connection that implements BuffersWriter (a security layer such as
+// noise.Conn, which seals the batch into as few records as it can). There is no goroutine per stream, per open or per
 // ping. A stream is state and buffers: for each frame the receive loop asks
 // the stream what it means (deliver so many bytes, discard them, answer
 // with RST, release the stream) and does the reading and replying itself.
