@@ -272,3 +272,58 @@ func TestCloseLingersMemUnread(t *testing.T) {
 		}
 	})
 }
+
+// TestPeerGoAwayErrorLingers: the peer sends GO_AWAY with an error code
+// followed by more frames than our read buffer takes in one read. Our
+// session ends and sends nothing more, but it must not close on those
+// unread frames: that resets the connection and destroys the stream data
+// we had sent before, which the peer has not read yet. The peer reads all
+// of it, then our EOF (spec.md §6.2, §6.3).
+func TestPeerGoAwayErrorLingers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ours, raw := memconn.Pipe()
+		cfg := testConfig()
+		cfg.EnableKeepAlive = false
+		s, err := yamux.Server(ours, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := raw.Write(rawEncode(frame.TypeWindowUpdate, frame.FlagSYN, 1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.AcceptStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := patternBytes(3, 200<<10) // within the initial window
+		if _, err := st.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // all of it is in the peer's inbound buffer, unread
+
+		const code = 0x1005
+		burst := rawEncode(frame.TypeGoAway, 0, 0, code)
+		for len(burst) < 100<<10 { // more than one read of our 64 KiB buffer
+			burst = append(burst, rawEncode(frame.TypePing, frame.FlagACK, 0, 12345)...)
+		}
+		if _, err := raw.Write(burst); err != nil {
+			t.Fatal(err)
+		}
+		<-s.CloseChan()
+		var se *yamux.SessionError
+		if err := s.Err(); !errors.As(err, &se) || se.Code != code || !se.Remote {
+			t.Fatalf("Err() = %v, want the peer's GO_AWAY(0x%x)", err, code)
+		}
+		res := lingerPeer(raw, 1)
+		if !errors.Is(res.err, io.EOF) {
+			t.Fatalf("peer read %d of %d stream bytes, then %v", res.data, len(data), res.err)
+		}
+		if res.data != int64(len(data)) || res.sum != sha256.Sum256(data) {
+			t.Errorf("peer read %d bytes (checksum match %v), want all %d", res.data, res.sum == sha256.Sum256(data), len(data))
+		}
+		if res.goAway {
+			t.Errorf("we answered the peer's GO_AWAY with GO_AWAY(%d); want nothing more", res.goAwayErr)
+		}
+	})
+}

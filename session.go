@@ -379,8 +379,9 @@ type shutdownMode uint8
 
 const (
 	shutdownNow    shutdownMode = iota // close the conn at once
-	shutdownGoAway                     // write only GO_AWAY(code), then close
-	shutdownFlush                      // write queued frames, then GO_AWAY(code), then close
+	shutdownQuiet                      // write nothing, then linger and close
+	shutdownGoAway                     // write only GO_AWAY(code), then linger and close
+	shutdownFlush                      // write queued frames, then GO_AWAY(code), then linger and close
 )
 
 // shutdown ends the session exactly once: it records why, moves every

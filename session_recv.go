@@ -328,7 +328,11 @@ func (s *Session) handleGoAway(h frame.Header) error {
 	reason := &SessionError{Code: code, Remote: true, Cause: ErrRemoteGoAway}
 	if code != CodeNormal {
 		s.logger.Debug("yamux: peer went away with an error", "code", code)
-		s.shutdown(reason, shutdownNow)
+		// Nothing more to say to it, but the conn is not closed at once:
+		// frames the peer sent after its GO_AWAY would still be unread,
+		// and closing on them resets the connection, destroying what we
+		// sent before that the peer has not read yet (spec.md §6.3).
+		s.shutdown(reason, shutdownQuiet)
 		return nil
 	}
 	// GO_AWAY(normal): no new streams either way; existing ones finish,

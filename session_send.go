@@ -174,7 +174,14 @@ func (s *Session) finalWrite() {
 		}
 	}()
 	mode, code, b, overflow := s.send.takeFinal()
-	if mode == shutdownNow {
+	switch mode {
+	case shutdownNow:
+		return
+	case shutdownQuiet:
+		if l.closeTimer != nil {
+			l.closeTimer.Stop()
+		}
+		s.linger()
 		return
 	}
 	goAway := frame.New(frame.TypeGoAway, 0, 0, uint32(code))
