@@ -7,7 +7,7 @@ import (
 )
 
 // The send queue: what producers (streams, the receive loop, pings) hand
-// to the send loop, the only writer of the conn (spec.md §2.4):
+// to the send loop, the only writer of the conn (spec.md §4.5):
 //
 //   - control frames (SYN, ACK, WINDOW_UPDATE, RST, PING, pong, GO_AWAY) sit
 //     in a FIFO of 12-byte headers and go out ahead of data;
@@ -61,8 +61,21 @@ type sendQueue struct {
 // sendTicket is a writer's place in line for ring room; a stream has one
 // (its Writes are serialised). Guarded by sendQueue.mu.
 type sendTicket struct {
-	ch     chan struct{} // closed when it is this writer's turn to retry
+	// ch gets a token when it is this writer's turn to retry (or the
+	// session is finishing). Made once, at the ticket's first wait, and
+	// kept: waiting for room allocates nothing after that. A token left
+	// over from an earlier wait only causes one retry that finds its
+	// place in line again.
+	ch     chan struct{}
 	queued bool
+}
+
+// signal gives t's writer a token, without blocking.
+func (t *sendTicket) signal() {
+	select {
+	case t.ch <- struct{}{}:
+	default:
+	}
 }
 
 // sendBatch is what the send loop takes in one round: the control frames
@@ -188,7 +201,7 @@ func (q *sendQueue) enqueueLocked(t *sendTicket) <-chan struct{} {
 		q.waiters = append(q.waiters, t)
 	}
 	if t.ch == nil {
-		t.ch = make(chan struct{})
+		t.ch = make(chan struct{}, 1)
 	}
 	return t.ch
 }
@@ -222,10 +235,7 @@ func (q *sendQueue) wakeHeadLocked() {
 	if len(q.waiters) == 0 {
 		return
 	}
-	if t := q.waiters[0]; t.ch != nil {
-		close(t.ch)
-		t.ch = nil
-	}
+	q.waiters[0].signal()
 }
 
 // fin queues a payload-free stream frame behind the stream's DATA without
@@ -314,10 +324,7 @@ func (q *sendQueue) finish(mode shutdownMode, code ErrorCode) {
 	q.mu.Lock()
 	q.finishing, q.mode, q.code = true, mode, code
 	for _, t := range q.waiters {
-		if t.ch != nil {
-			close(t.ch)
-			t.ch = nil
-		}
+		t.signal()
 	}
 	if q.spaceCh != nil {
 		close(q.spaceCh)

@@ -244,7 +244,15 @@ func (st *Stream) Write(b []byte) (int, error) {
 	st.writeMu.Lock()
 	defer st.writeMu.Unlock()
 	s := st.session
-	defer s.send.leave(&st.ticket)
+	// inLine: this Write holds a place in the send queue's line for room,
+	// which it must give up when it returns (only a Write that had to wait
+	// for room takes the queue's lock for it).
+	inLine := false
+	defer func() {
+		if inLine {
+			s.send.leave(&st.ticket)
+		}
+	}()
 	maxMsg := s.config.MaxMessageSize
 	total := 0
 	for {
@@ -272,7 +280,10 @@ func (st *Stream) Write(b []byte) (int, error) {
 		var wait <-chan struct{}
 		if st.sendWindow == 0 {
 			st.mu.Unlock()
-			s.send.leave(&st.ticket) // waiting for the peer, not for room
+			if inLine { // waiting for the peer, not for room
+				s.send.leave(&st.ticket)
+				inLine = false
+			}
 			wait = st.sendNotify
 		} else {
 			n, qwait, closed := st.queueData(b[:min(len(b), maxMsg, int(st.sendWindow))])
@@ -284,6 +295,7 @@ func (st *Stream) Write(b []byte) (int, error) {
 			if qwait == nil {
 				continue
 			}
+			inLine = true
 			wait = qwait
 		}
 		select {
