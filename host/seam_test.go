@@ -183,6 +183,30 @@ func TestNoiseDecryptFailureEndsSession(t *testing.T) {
 	}
 }
 
+// scriptedPeer listens on loopback for one connection, runs script on it,
+// then reads and discards until the dialer hangs up, and closes it; done
+// is closed when that is over.
+func scriptedPeer(t *testing.T, script func(c net.Conn)) (net.Addr, <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		script(c)
+		io.Copy(io.Discard, c)
+	}()
+	return ln.Addr(), done
+}
+
 // A handshake that stalls is cut off by the timeout, on both roles.
 func TestStalledHandshakeTimesOut(t *testing.T) {
 	t.Run("dialer", func(t *testing.T) {
@@ -210,24 +234,11 @@ func TestStalledHandshakeTimesOut(t *testing.T) {
 	})
 	t.Run("dialer-stalls-in-noise", func(t *testing.T) {
 		// The peer answers multistream, then goes silent inside Noise.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
+		addr, done := scriptedPeer(t, func(c net.Conn) {
 			multistream.Negotiate(c, []string{"/noise"})
-			io.Copy(io.Discard, c)
-		}()
+		})
 		a, b := newHost(t, &host.Options{HandshakeTimeout: 300 * time.Millisecond}), newHost(t, nil)
-		_, err = a.Dial(ctxTimeout(t, 10*time.Second), withPeer(t, toMA(t, ln.Addr()), b.ID()))
+		_, err := a.Dial(ctxTimeout(t, 10*time.Second), withPeer(t, toMA(t, addr), b.ID()))
 		if !errors.Is(err, host.ErrUpgrade) || !errors.Is(err, noise.ErrHandshake) || !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Dial = %v, want ErrUpgrade, noise.ErrHandshake and a deadline error", err)
 		}
@@ -255,24 +266,9 @@ func TestStalledHandshakeTimesOut(t *testing.T) {
 func TestGarbageInsteadOfMultistream(t *testing.T) {
 	garbage := []byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\nServer: not-libp2p/1.0\r\n\r\n")
 	t.Run("dialer", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			c.Write(garbage)
-			io.Copy(io.Discard, c)
-		}()
+		addr, done := scriptedPeer(t, func(c net.Conn) { c.Write(garbage) })
 		a, b := newHost(t, nil), newHost(t, nil)
-		_, err = a.Dial(ctxTimeout(t, 10*time.Second), withPeer(t, toMA(t, ln.Addr()), b.ID()))
+		_, err := a.Dial(ctxTimeout(t, 10*time.Second), withPeer(t, toMA(t, addr), b.ID()))
 		if !errors.Is(err, host.ErrUpgrade) || !errors.Is(err, multistream.ErrIncorrectVersion) {
 			t.Fatalf("Dial = %v, want ErrUpgrade and multistream.ErrIncorrectVersion", err)
 		}
