@@ -144,27 +144,8 @@ func checkGoSide(t *testing.T, ctx context.Context, gh gohost.Host, ours gopeer.
 			t.Fatalf("go's ping of us: %v, %v", res.RTT, res.Error)
 		}
 	}
-	errs := make(chan error, echoCount)
 	start := time.Now()
-	for range echoCount {
-		go func() {
-			s, err := gh.NewStream(ctx, ours, echoID)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer s.Close()
-			if d, ok := ctx.Deadline(); ok {
-				s.SetDeadline(d)
-			}
-			errs <- echoStream(s, s.CloseWrite, echoSize)
-		}()
-	}
-	for range echoCount {
-		if err := <-errs; err != nil {
-			t.Fatalf("go's echo stream to us: %v", err)
-		}
-	}
+	goEcho(t, ctx, gh, ours, "us")
 	t.Logf("go-libp2p echoed %d x %d KiB through us in %v", echoCount, echoSize>>10, time.Since(start).Round(time.Millisecond))
 }
 
@@ -301,4 +282,30 @@ func TestGoLibp2pWrongPeerID(t *testing.T) {
 			t.Fatal("go has a connection after the failed dial")
 		}
 	})
+}
+
+// goEcho runs echoCount concurrent echo streams of echoSize bytes from the
+// go-libp2p host gh to peer to (named in failures as who).
+func goEcho(t testing.TB, ctx context.Context, gh gohost.Host, to gopeer.ID, who string) {
+	t.Helper()
+	errs := make(chan error, echoCount)
+	for range echoCount {
+		go func() {
+			s, err := gh.NewStream(ctx, to, echoID)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			if d, ok := ctx.Deadline(); ok {
+				s.SetDeadline(d)
+			}
+			errs <- echoStream(s, s.CloseWrite, echoSize)
+		}()
+	}
+	for range echoCount {
+		if err := <-errs; err != nil {
+			t.Fatalf("go's echo stream to %s: %v", who, err)
+		}
+	}
 }

@@ -139,27 +139,8 @@ func checkP2pmuxWithJS(t *testing.T, ctx context.Context, n *jsNode, gh gohost.H
 		}
 	}
 	// Echo, go opens: echoCount concurrent streams, SHA-256 checked here.
-	errs := make(chan error, echoCount)
 	start := time.Now()
-	for range echoCount {
-		go func() {
-			s, err := gh.NewStream(ctx, jsID, echoID)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer s.Close()
-			if d, ok := ctx.Deadline(); ok {
-				s.SetDeadline(d)
-			}
-			errs <- echoStream(s, s.CloseWrite, echoSize)
-		}()
-	}
-	for range echoCount {
-		if err := <-errs; err != nil {
-			t.Fatalf("go's echo stream to js: %v", err)
-		}
-	}
+	goEcho(t, ctx, gh, jsID, "js")
 	t.Logf("go-libp2p (our muxer) echoed %d x %d KiB through js in %v", echoCount, echoSize>>10, time.Since(start).Round(time.Millisecond))
 	// Echo, js opens: js checks each stream's SHA-256 and fails the command
 	// on a mismatch.
