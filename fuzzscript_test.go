@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -235,8 +237,11 @@ func (c *scriptChecker) drain(r io.Reader) {
 		if err != nil {
 			// A frame cut short is no protocol error: a session that ends
 			// abruptly (peer EOF, keepalive timeout) closes the conn
-			// without finishing its write. runScript judges it.
-			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			// without finishing its write. Nor is a reset: a conn closed
+			// while the peer's last frames are still unread is reset, as
+			// a kernel does (memconn), and the peer may write at the very
+			// instant our session gives up on it. runScript judges both.
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) {
 				c.t.Errorf("decoding our frame #%d: %v (header %v)", c.frames+1, err, h)
 			}
 			c.readErr = err
@@ -426,15 +431,32 @@ func runScript(t *testing.T, input []byte) {
 		t.Fatalf("Err() = %v (%T), want a *SessionError matching ErrSessionShutdown", sessErr, sessErr)
 	}
 	t.Logf("session ended: %v; we sent %d frames, the last %v", sessErr, chk.frames, chk.last)
+	if errors.Is(chk.readErr, syscall.ECONNRESET) && chk.last.Type() != frame.TypeGoAway && !abruptEnd(se) {
+		// Only a session that gave up on its peer closes without the
+		// lingering close; after any other end the peer sees everything
+		// we sent, through the GO_AWAY, before a reset (spec.md §6.3).
+		t.Errorf("the peer's read was reset after our frame #%d (%v), but the session ended gracefully: %v",
+			chk.frames, chk.last, sessErr)
+	}
 	if errors.Is(sessErr, yamux.ErrProtocol) {
 		// A violation is answered with a whole GO_AWAY(1), the last frame.
 		last := chk.last
 		if chk.frames == 0 || last.Type() != frame.TypeGoAway || last.Length() != uint32(yamux.CodeProtocolError) ||
-			chk.readErr != io.EOF {
+			(chk.readErr != io.EOF && !errors.Is(chk.readErr, syscall.ECONNRESET)) {
 			t.Errorf("session ended with %v; last frame we sent = %v (of %d), then %v; want GO_AWAY(1), then EOF",
 				sessErr, last, chk.frames, chk.readErr)
 		}
 	}
+}
+
+// abruptEnd reports whether the session ended by giving up on its peer
+// (keepalive or write timeout, a failed read or write), which closes the conn
+// at once instead of lingering.
+func abruptEnd(se *yamux.SessionError) bool {
+	return se.Code == yamux.CodeNormal && (errors.Is(se.Cause, yamux.ErrKeepAliveTimeout) ||
+		errors.Is(se.Cause, yamux.ErrConnectionWriteTimeout) || errors.Is(se.Cause, io.EOF) ||
+		errors.Is(se.Cause, io.ErrUnexpectedEOF) || errors.Is(se.Cause, syscall.ECONNRESET) ||
+		errors.Is(se.Cause, net.ErrClosed))
 }
 
 // scriptExec runs the operations of a script on the test goroutine. Our calls
