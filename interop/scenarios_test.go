@@ -894,10 +894,10 @@ func (e *env) bulk(n int) {
 		mib/up.Seconds(), mib/down.Seconds(), human(int(s.MaxPeerWindow)), human(int(s.MaxOurWindow)), s.In.MaxData, s.Out.MaxData)
 	e.note("up %.0f / down %.0f MiB/s; windows: peer %s, ours %s", mib/up.Seconds(), mib/down.Seconds(),
 		humanWin(s.MaxPeerWindow), humanWin(s.MaxOurWindow))
-	const minRate = 5 // MiB/s: far below any healthy pairing; catches stalls
-	if mib/up.Seconds() < minRate || mib/down.Seconds() < minRate {
-		e.Errorf("throughput below %d MiB/s (up %.1f, down %.1f)", minRate, mib/up.Seconds(), mib/down.Seconds())
-	}
+	// No floor on the rates: a wall-clock figure on a shared machine is a
+	// benchmark's business (bench/), and a floor tripped under load (2.5
+	// MiB/s once at a load average of 7, 300 MiB/s as a rule). A transfer
+	// that stalls for good still fails: on the test's deadline.
 	e.stillUp()
 }
 
