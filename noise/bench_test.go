@@ -146,3 +146,41 @@ func BenchmarkHandshake(b *testing.B) {
 		r.conn.Close()
 	}
 }
+
+// BenchmarkNoisePingPong: a 1-byte message there and back over the secured
+// loopback TCP pair, one round trip per op, with the underlying write
+// calls per round trip (both ends).
+func BenchmarkNoisePingPong(b *testing.B) {
+	w, r, rec := benchPair(b)
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := r.Read(buf)
+			if err != nil {
+				done <- err
+				return
+			}
+			if _, err := r.Write(buf[:n]); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 64<<10)
+	rec.nw.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := w.Write(buf[:1]); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(w, buf[:1]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(rec.nw.Load())/float64(b.N), "writes/RT")
+	w.Close()
+	<-done
+}
