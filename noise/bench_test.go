@@ -2,6 +2,7 @@ package noise_test
 
 import (
 	"io"
+	"net"
 	"testing"
 
 	"github.com/yamuxgo/yamux"
@@ -126,4 +127,60 @@ func BenchmarkYamuxOverNoise(b *testing.B) {
 	}
 	b.StopTimer()
 	reportWrites(b, rec, int64(b.N)*size)
+}
+
+// BenchmarkHandshake: one XX handshake, both sides, over net.Pipe (no
+// kernel), so the figure is the handshake's own CPU: key generation,
+// Diffie-Hellman, signing and verifying the identities, the payloads.
+func BenchmarkHandshake(b *testing.B) {
+	ki, kr := identity(b, 1), identity(b, 2)
+	ci, cr := noise.Config{Identity: ki, Muxers: []string{yamuxID}}, noise.Config{Identity: kr, Muxers: []string{yamuxID}}
+	b.ReportAllocs()
+	for range b.N {
+		x, y := net.Pipe()
+		i, r := handshakeNoCleanup(x, y, ci, cr, kr.ID())
+		if i.err != nil || r.err != nil {
+			b.Fatal(i.err, r.err)
+		}
+		i.conn.Close()
+		r.conn.Close()
+	}
+}
+
+// BenchmarkNoisePingPong: a 1-byte message there and back over the secured
+// loopback TCP pair, one round trip per op, with the underlying write
+// calls per round trip (both ends).
+func BenchmarkNoisePingPong(b *testing.B) {
+	w, r, rec := benchPair(b)
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := r.Read(buf)
+			if err != nil {
+				done <- err
+				return
+			}
+			if _, err := r.Write(buf[:n]); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 64<<10)
+	rec.nw.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := w.Write(buf[:1]); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(w, buf[:1]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(rec.nw.Load())/float64(b.N), "writes/RT")
+	w.Close()
+	<-done
 }

@@ -137,6 +137,7 @@ func TestWriteBatching(t *testing.T) {
 		{"one small buffer", [][]byte{pattern(10, 1)}, false, [][]int{{26}}},
 		{"small buffers share a message", [][]byte{pattern(12, 1), pattern(12, 2), nil, pattern(100, 3)}, false, [][]int{{140}}},
 		{"yamux batch of four frames", yamuxBatch(4), false, [][]int{{full, full, full, full, 4*(12+64<<10) - 4*p + 16}}},
+		{"messages ending on buffer ends and inside them", [][]byte{pattern(p, 1), nil, pattern(p+5, 2), pattern(3, 3)}, false, [][]int{{full, full, 24}}},
 		{"eight full messages in one write", [][]byte{pattern(8*p, 1)}, false, [][]int{{full, full, full, full, full, full, full, full}}},
 		{"nine messages in two writes", [][]byte{pattern(8*p, 1), pattern(1, 2)}, false, [][]int{{full, full, full, full, full, full, full, full}, {17}}},
 		{"Write of 1 MiB", [][]byte{pattern(1<<20, 1)}, true, [][]int{

@@ -58,12 +58,25 @@ func (c *Conn) writeLocked(bufs [][]byte) (int64, error) {
 			start := len(b)
 			b = b[:start+lengthPrefixSize+m]
 			dst := b[start+lengthPrefixSize:]
-			for filled := 0; filled < m; {
-				n := copy(dst[filled:], bufs[bi][off:])
-				filled, off = filled+n, off+n
-				if off == len(bufs[bi]) {
-					bi, off = bi+1, 0
+			// A message whose plaintext lies in one buffer (most of them: a
+			// muxer's batch is a few long slices) is sealed straight from
+			// it, one pass over the bytes; one that spans buffers is first
+			// gathered where its ciphertext goes and sealed in place.
+			var pt []byte
+			for len(bufs[bi]) == off { // skip empty buffers
+				bi, off = bi+1, 0
+			}
+			if len(bufs[bi])-off >= m {
+				pt, off = bufs[bi][off:off+m], off+m
+			} else {
+				for filled := 0; filled < m; {
+					n := copy(dst[filled:], bufs[bi][off:])
+					filled, off = filled+n, off+n
+					if off == len(bufs[bi]) {
+						bi, off = bi+1, 0
+					}
 				}
+				pt = dst[:m]
 			}
 			nonce, err := c.send.next()
 			if err != nil {
@@ -71,9 +84,9 @@ func (c *Conn) writeLocked(bufs [][]byte) (int64, error) {
 				c.werr = err
 				return written, err
 			}
-			// Seal in place: the plaintext was just copied where the
-			// ciphertext goes, and the tag fits in the buffer's capacity.
-			ct := c.send.aead.Seal(dst[:0], nonce, dst[:m], nil)
+			// The tag fits in the buffer's capacity; dst and pt are either
+			// the same bytes or disjoint, as Seal requires.
+			ct := c.send.aead.Seal(dst[:0], nonce, pt, nil)
 			binary.BigEndian.PutUint16(b[start:], uint16(len(ct)))
 			b = b[:start+lengthPrefixSize+len(ct)]
 			chunk += m

@@ -40,8 +40,6 @@ const (
 // noise spec, "The libp2p Handshake Payload").
 const signaturePrefix = "noise-libp2p-static-key:"
 
-var cipherSuite = fnoise.NewCipherSuite(fnoise.DH25519, fnoise.CipherChaChaPoly, fnoise.HashSHA256)
-
 // Config configures a handshake. Only Identity is required.
 type Config struct {
 	// Identity is our libp2p identity; the handshake proves it to the peer.
@@ -54,8 +52,11 @@ type Config struct {
 	// HandshakeTimeout bounds the whole handshake; zero means
 	// DefaultHandshakeTimeout. A context deadline, if earlier, wins.
 	HandshakeTimeout time.Duration
-	// Rand is the source of the per-handshake static and ephemeral X25519
-	// keys; nil means crypto/rand. Only tests set it.
+	// Rand is the source of the X25519 keys; nil means crypto/rand, with
+	// one static key per Identity for the life of the process (made and
+	// signed on its first handshake) and a fresh ephemeral key per
+	// handshake. A non-nil Rand makes both keys per handshake from it. Only
+	// tests set it.
 	Rand io.Reader
 }
 
@@ -135,9 +136,9 @@ type handshakeState struct {
 	initiator bool
 	remote    peer.ID // expected; zero for any
 
-	hs           *fnoise.HandshakeState
-	staticPublic []byte
-	buf          []byte // message buffer, reused
+	hs     *fnoise.HandshakeState
+	static *localStatic
+	buf    []byte // message buffer, reused
 	// Learned from the peer.
 	remoteKey    *peer.PublicKey
 	remoteID     peer.ID
@@ -148,22 +149,26 @@ type handshakeState struct {
 // rides in message 2 and the initiator's in message 3 (libp2p noise spec).
 func (h *handshakeState) run() (*Conn, error) {
 	rng := h.cfg.Rand
+	var static *localStatic
+	var err error
 	if rng == nil {
 		rng = rand.Reader
+		static, err = staticFor(h.cfg.Identity)
+	} else {
+		// A test's source decides every key, so the static key is its own.
+		static, err = newLocalStatic(h.cfg.Identity, rng)
 	}
-	// A fresh static key per handshake: the identity key, not the static
-	// key, is what the peer authenticates, so the static key needs no storage.
-	static, err := cipherSuite.GenerateKeypair(rng)
 	if err != nil {
-		return nil, fmt.Errorf("generating the static key: %w", err)
+		return nil, err
 	}
-	h.staticPublic = static.Public
+	h.static = static
+	dh := &x25519DH{}
 	h.hs, err = fnoise.NewHandshakeState(fnoise.Config{
-		CipherSuite:   cipherSuite,
+		CipherSuite:   fnoise.NewCipherSuite(dh, fnoise.CipherChaChaPoly, fnoise.HashSHA256),
 		Random:        rng,
 		Pattern:       fnoise.HandshakeXX,
 		Initiator:     h.initiator,
-		StaticKeypair: static,
+		StaticKeypair: dh.add(static.key),
 	})
 	if err != nil {
 		return nil, err
@@ -234,13 +239,9 @@ func aeadOf(cs *fnoise.CipherState) *cipherState {
 
 // localPayload is our signed NoiseHandshakePayload, with our muxer list.
 func (h *handshakeState) localPayload() ([]byte, error) {
-	sig, err := h.cfg.Identity.Sign(signedMessage(h.staticPublic))
-	if err != nil {
-		return nil, fmt.Errorf("signing the static key: %w", err)
-	}
 	return appendPayload(nil, &handshakePayload{
 		identityKey:  h.cfg.Identity.Public().Marshal(),
-		identitySig:  sig,
+		identitySig:  h.static.sig,
 		streamMuxers: h.cfg.Muxers,
 	}), nil
 }

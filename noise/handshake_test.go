@@ -273,16 +273,18 @@ func TestInitiatorPayloadRejects(t *testing.T) {
 	}
 }
 
-// Each handshake uses a fresh static key, even with the same identity.
-func TestFreshStaticKey(t *testing.T) {
-	var statics [][]byte
-	for range 2 {
+// One Identity keeps one static key across handshakes (made and signed on
+// its first), another Identity has its own, and the ephemeral key is fresh
+// on every handshake. The raw responder sees both keys of each handshake.
+func TestStaticKeyPerIdentity(t *testing.T) {
+	type keys struct{ static, ephemeral string }
+	run := func(id *peer.PrivateKey) keys {
 		a, b := tcpPair(t)
 		p := newRawPeer(t, b, false)
 		kr := identity(t, 2)
 		done := make(chan error, 1)
 		go func() {
-			_, err := noise.SecureOutbound(context.Background(), a, noise.Config{Identity: identity(t, 1)}, kr.ID())
+			_, err := noise.SecureOutbound(context.Background(), a, noise.Config{Identity: id}, kr.ID())
 			done <- err
 		}()
 		if _, _, _, err := p.read(); err != nil {
@@ -294,13 +296,21 @@ func TestFreshStaticKey(t *testing.T) {
 		if _, _, _, err := p.read(); err != nil {
 			t.Fatal(err)
 		}
-		statics = append(statics, p.hs.PeerStatic())
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+		return keys{string(p.hs.PeerStatic()), string(p.hs.PeerEphemeral())}
 	}
-	if string(statics[0]) == string(statics[1]) {
-		t.Error("two handshakes used the same static key")
+	id1, id3 := identity(t, 1), identity(t, 3)
+	first, second, other := run(id1), run(id1), run(id3)
+	if first.static != second.static {
+		t.Error("one identity used two static keys")
+	}
+	if first.static == other.static {
+		t.Error("two identities shared a static key")
+	}
+	if first.ephemeral == second.ephemeral {
+		t.Error("two handshakes used the same ephemeral key")
 	}
 }
 

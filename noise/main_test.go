@@ -122,3 +122,24 @@ func pattern(n int, seed byte) []byte {
 	}
 	return b
 }
+
+// handshakeNoCleanup is handshake for benchmark loops: the caller closes
+// the conns.
+func handshakeNoCleanup(a, b net.Conn, ca, cb noise.Config, expect peer.ID) (init, resp handshakeResult) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		c, err := noise.SecureInbound(ctx, b, cb)
+		resp = handshakeResult{c, err}
+	})
+	c, err := noise.SecureOutbound(ctx, a, ca, expect)
+	init = handshakeResult{c, err}
+	wg.Wait()
+	if init.err != nil && resp.conn != nil {
+		resp.conn.Close()
+	}
+	if resp.err != nil && init.conn != nil {
+		init.conn.Close()
+	}
+	return init, resp
+}
