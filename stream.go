@@ -55,8 +55,21 @@ type Stream struct {
 	finPending bool
 	finFlags   frame.Flags
 
-	// 1-buffered wake-ups for blocked Read and Write.
+	// parked is the slice of the Read holding the read turn (readTurn),
+	// while it waits with the buffer empty: the receive loop copies DATA
+	// straight into it (deliver), len(parked) being the bytes delivered,
+	// and only what does not fit goes to buf. Only touched under mu, so the
+	// slice is never written after its Read has taken it back.
+	parked   []byte
+	readTurn bool // one Read is waiting on recvNotify, its slice in parked
+
+	// 1-buffered wake-ups. recvNotify wakes the Read holding the turn; it
+	// is made on its first wait (under mu, and read under mu by whoever
+	// notifies it: nil means nobody has ever waited), so an idle stream
+	// holds no channel. recvQueue, as lazily, wakes further concurrent
+	// Reads, which the turn's holder wakes whenever it gives the turn up.
 	recvNotify chan struct{}
+	recvQueue  chan struct{}
 	sendNotify chan struct{}
 
 	readDeadline, writeDeadline deadline
@@ -72,7 +85,6 @@ func newStream(s *Session, id uint32, hs handshake) *Stream {
 		hs:         hs,
 		sendWindow: initialWindow,
 		recv:       newRecvWindow(s.config.InitialStreamWindowSize),
-		recvNotify: make(chan struct{}, 1),
 		sendNotify: make(chan struct{}, 1),
 	}
 	if hs == hsSynSent {
@@ -147,21 +159,27 @@ func notify(ch chan struct{}) {
 func (st *Stream) Read(b []byte) (int, error) {
 	n, err := st.read(b)
 	if err != nil {
-		// Pass the wake-up on: concurrent Reads share one 1-buffered
-		// notification, and what ended this one (a deadline, EOF, a
-		// reset) ends them too.
-		notify(st.recvNotify)
+		// Pass the wake-up on: what ended this Read (a deadline, EOF, a
+		// reset) ends the concurrent ones too.
+		st.mu.Lock()
+		q := st.recvQueue
+		st.mu.Unlock()
+		notify(q)
 	}
 	return n, err
 }
 
 func (st *Stream) read(b []byte) (int, error) {
 	s := st.session
+	// got: bytes the receive loop delivered straight into b while this
+	// Read held the turn; they come before anything in buf.
+	got := 0
+	st.mu.Lock()
 	for {
-		if st.readDeadline.passed() {
+		if got == 0 && st.readDeadline.passed() {
+			st.mu.Unlock()
 			return 0, ErrTimeout
 		}
-		st.mu.Lock()
 		if st.readClosed {
 			st.mu.Unlock()
 			return 0, ErrStreamClosed
@@ -172,19 +190,22 @@ func (st *Stream) read(b []byte) (int, error) {
 			st.observe()
 			return 0, err
 		}
-		if st.buf.Len() > 0 {
-			if len(b) == 0 {
-				st.mu.Unlock()
-				return 0, nil
+		if got > 0 || st.buf.Len() > 0 {
+			if got == 0 {
+				if len(b) == 0 {
+					st.mu.Unlock()
+					return 0, nil
+				}
+				got = st.buf.read(b)
 			}
-			n := st.buf.read(b)
 			more := st.buf.Len() > 0
 			st.sendWindowUpdateLocked()
+			q := st.recvQueue
 			st.mu.Unlock()
 			if more {
-				notify(st.recvNotify) // another concurrent reader may go on
+				notify(q) // another concurrent reader may go on
 			}
-			return n, nil
+			return got, nil
 		}
 		switch {
 		case st.finRecv && st.state != StateReset, st.finRecv && st.cause == causeSessionEnd:
@@ -199,15 +220,48 @@ func (st *Stream) read(b []byte) (int, error) {
 			st.observe()
 			return 0, err
 		}
+		// Wait. The first waiting Read takes the turn and parks b, so
+		// that the receive loop delivers into it; others wait behind it.
+		turn := !st.readTurn
+		var wake chan struct{}
+		if turn {
+			st.readTurn, st.parked = true, b[:0]
+			if st.recvNotify == nil {
+				st.recvNotify = make(chan struct{}, 1)
+			}
+			wake = st.recvNotify
+		} else {
+			if st.recvQueue == nil {
+				st.recvQueue = make(chan struct{}, 1)
+			}
+			wake = st.recvQueue
+		}
 		st.mu.Unlock()
 		select {
-		case <-st.recvNotify:
+		case <-wake:
 		case <-st.readDeadline.wait():
 		case <-s.done:
 			// Session.shutdown moved the stream to Reset before closing
 			// done; loop once more: buffered data is still delivered.
 		}
+		st.mu.Lock()
+		if turn {
+			// Take b back: from here on the receive loop buffers. Whoever
+			// waits behind gets to look again (and maybe take the turn).
+			got = len(st.parked)
+			st.readTurn, st.parked = false, nil
+			notify(st.recvQueue)
+		}
 	}
+}
+
+// wakeReaders wakes every waiting Read, to look at the stream again.
+func (st *Stream) wakeReaders() {
+	st.mu.Lock()
+	r, q := st.recvNotify, st.recvQueue
+	st.mu.Unlock()
+	notify(r)
+	notify(q)
 }
 
 // sendWindowUpdateLocked queues a window update if enough has been read
@@ -386,7 +440,7 @@ func (st *Stream) CloseRead() error {
 	st.mu.Lock()
 	st.closeReadLocked()
 	st.mu.Unlock()
-	notify(st.recvNotify)
+	st.wakeReaders()
 	return nil
 }
 
@@ -406,7 +460,7 @@ func (st *Stream) Close() error {
 	st.mu.Lock()
 	st.closeReadLocked()
 	st.mu.Unlock()
-	notify(st.recvNotify)
+	st.wakeReaders()
 	err := st.CloseWrite()
 	st.mu.Lock()
 	st.armCloseTimerLocked()
@@ -443,7 +497,7 @@ func (st *Stream) SetDeadline(t time.Time) error {
 // fails with ErrTimeout once it passes; the zero time clears it.
 func (st *Stream) SetReadDeadline(t time.Time) error {
 	st.readDeadline.set(t)
-	notify(st.recvNotify)
+	st.wakeReaders()
 	return nil
 }
 
