@@ -361,3 +361,140 @@ func TestRecvBufferNeverDrainedStaysBounded(t *testing.T) {
 		t.Fatalf("live chunks = %d for %d buffered bytes, want <= 3", live, b.Len())
 	}
 }
+
+// recvbufDirect feeds p into b the way the receive loop's direct reads do
+// (beginDirect, publish per piece of at most step bytes, endDirect) and
+// returns how many bytes of p it took (at most one chunk's room).
+func recvbufDirect(b *recvBuffer, p []byte, step int) int {
+	c, want := b.beginDirect(len(p))
+	got := 0
+	for got < want {
+		k := min(step, want-got)
+		copy(c.buf[len(c.buf):len(c.buf)+k], p[got:])
+		got += k
+		if !b.publish(c, k) {
+			break
+		}
+	}
+	b.endDirect(c)
+	return got
+}
+
+// TestRecvBufferDirectModel mixes direct fills with writes and reads and
+// compares with bytes.Buffer: order is kept, and every chunk but the tail
+// stays full, so memory stays proportional to what is buffered.
+func TestRecvBufferDirectModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(0x6469726563, 7))
+	var b recvBuffer
+	t.Cleanup(b.release)
+	var model bytes.Buffer
+	src := make([]byte, 4<<maxChunkShift)
+	for i := range src {
+		src[i] = byte(rng.Uint32())
+	}
+	scratch := make([]byte, 3<<maxChunkShift)
+	want := make([]byte, 3<<maxChunkShift)
+	for i := range 4000 {
+		switch op := rng.IntN(3); {
+		case op == 0 && model.Len() < 1<<20:
+			n := recvbufSize(rng)
+			off := rng.IntN(len(src) - n + 1)
+			b.write(src[off : off+n])
+			model.Write(src[off : off+n])
+		case op == 1 && model.Len() < 1<<20:
+			n := 16<<10 + rng.IntN(3<<maxChunkShift)
+			off := rng.IntN(len(src) - n + 1)
+			k := recvbufDirect(&b, src[off:off+n], 1+rng.IntN(20000))
+			model.Write(src[off : off+k])
+		default:
+			n := recvbufSize(rng)
+			got := b.read(scratch[:n])
+			wn, _ := model.Read(want[:n])
+			if got != wn || !bytes.Equal(scratch[:got], want[:wn]) {
+				t.Fatalf("op %d: read(%d) = %d bytes, want %d identical to the model's", i, n, got, wn)
+			}
+		}
+		live := recvbufLive(&b)
+		sum := 0
+		for j, c := range live {
+			if j < len(live)-1 && len(c.buf) != cap(c.buf) {
+				t.Fatalf("op %d: chunk %d of %d holds %d of %d bytes, want full", i, j, len(live), len(c.buf), cap(c.buf))
+			}
+			if c.off >= len(c.buf) || c.busy {
+				t.Fatalf("op %d: chunk %d drained (%d/%d) or still busy (%v)", i, j, c.off, len(c.buf), c.busy)
+			}
+			sum += len(c.buf) - c.off
+		}
+		if sum != model.Len() || b.Len() != model.Len() {
+			t.Fatalf("op %d: chunks hold %d, Len() %d, want %d", i, sum, b.Len(), model.Len())
+		}
+	}
+}
+
+// TestRecvBufferDirectBusyChunk: the chunk being filled stays in the list
+// while a Read drains it, and a release meanwhile leaves it to the loop.
+func TestRecvBufferDirectBusyChunk(t *testing.T) {
+	var b recvBuffer
+	c, want := b.beginDirect(20000)
+	if want != 16<<10 || cap(c.buf) != 16<<10 {
+		t.Fatalf("beginDirect(20000) = chunk of %d, room %d; want 16 KiB, 16 KiB (the largest class it fills)", cap(c.buf), want)
+	}
+	copy(c.buf[:100], bytes.Repeat([]byte{1}, 100))
+	b.publish(c, 100)
+	p := make([]byte, 200)
+	if n := b.read(p); n != 100 || b.head != c || b.Len() != 0 {
+		t.Fatalf("read = %d, head kept = %v, Len %d; want 100, true, 0", n, b.head == c, b.Len())
+	}
+	b.publish(c, 50)
+	if n := b.read(p); n != 50 {
+		t.Fatalf("read after the next piece = %d, want 50", n)
+	}
+	b.endDirect(c) // drained: freed
+	if b.head != nil || b.tail != nil {
+		t.Fatal("a drained chunk stayed in the list after endDirect")
+	}
+
+	b.write([]byte("before"))
+	c, _ = b.beginDirect(1 << 20) // the tail's room first
+	if c != b.tail || c != b.head {
+		t.Fatal("beginDirect did not fill the tail's room first")
+	}
+	b.publish(c, 10)
+	b.release()
+	if !c.dropped || b.head != nil || b.Len() != 0 {
+		t.Fatalf("release with a busy chunk: dropped %v, list empty %v, Len %d", c.dropped, b.head == nil, b.Len())
+	}
+	if b.publish(c, 10) {
+		t.Fatal("publish into a dropped chunk reported success")
+	}
+	b.endDirect(c)
+	if b.head != nil || b.n != 0 {
+		t.Fatal("the dropped chunk came back")
+	}
+}
+
+// TestRecvBufferDirectSteadyStateAllocs: direct fills, like writes, take
+// pooled chunks only.
+func TestRecvBufferDirectSteadyStateAllocs(t *testing.T) {
+	maxAllocs := 0.0
+	if recvbufRaceEnabled() {
+		maxAllocs = 1 // see TestRecvBufferSteadyStateAllocs
+	}
+	var b recvBuffer
+	src := make([]byte, 64*1024)
+	dst := make([]byte, 64*1024)
+	cycle := func() {
+		b.write(src[:1000])
+		recvbufDirect(&b, src, 8000)
+		for b.Len() > 0 {
+			b.read(dst)
+		}
+	}
+	for range 10 {
+		cycle()
+	}
+	if got := testing.AllocsPerRun(1000, cycle); got > maxAllocs {
+		t.Errorf("allocations per write+direct+read cycle = %v, want <= %v", got, maxAllocs)
+	}
+	b.release()
+}

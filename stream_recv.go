@@ -167,3 +167,40 @@ func (st *Stream) deliver(p []byte) {
 	st.mu.Unlock()
 	notify(wake)
 }
+
+// beginDirect prepares a chunk of the stream's buffer for the receive
+// loop to fill straight from the conn (Session.readDirect) with up to the
+// returned number of bytes, or returns nil if the stream takes no data
+// now (reset, or CloseRead).
+func (st *Stream) beginDirect(need int) (*chunk, int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.state == StateReset || st.readClosed {
+		return nil, 0
+	}
+	return st.buf.beginDirect(need)
+}
+
+// publishDirect makes n more bytes of c readable and wakes a waiting Read.
+// It reports false if the buffer was released meanwhile (a RST, CloseRead);
+// the bytes are then dropped like those deliver drops.
+func (st *Stream) publishDirect(c *chunk, n int) bool {
+	st.mu.Lock()
+	ok := st.buf.publish(c, n)
+	if !ok && st.readClosed && st.state != StateReset {
+		st.sendWindowUpdateLocked() // as deliver: credited back at once
+	}
+	wake := st.recvNotify
+	st.mu.Unlock()
+	if ok {
+		notify(wake)
+	}
+	return ok
+}
+
+// endDirect ends the loop's use of c.
+func (st *Stream) endDirect(c *chunk) {
+	st.mu.Lock()
+	st.buf.endDirect(c)
+	st.mu.Unlock()
+}
