@@ -41,12 +41,12 @@ type Stream struct {
 	// application runs stay bounded by the limit even under rapid reset.
 	incomingSlot bool
 	observed     bool // the application has seen the stream's end
+	ackHeld      bool // holds a slot of the session's ACK backlog
 	sendWindow   uint32
+	grown        uint32 // window growth reserved from the session budget
 	recv         recvWindow
-	grown        uint32        // window growth reserved from the session budget
 	mem          *streamMemory // Config.MemoryManager's accounting; nil without one (set before the stream is shared)
 	buf          recvBuffer
-	ackHeld      bool // holds a slot of the session's ACK backlog
 	openTimer    *time.Timer
 	closeTimer   *time.Timer
 	// appending: a Write is copying DATA into the send queue without mu;
@@ -55,27 +55,32 @@ type Stream struct {
 	finPending bool
 	finFlags   frame.Flags
 
-	// parked is the slice of the Read holding the read turn (readTurn),
-	// while it waits with the buffer empty: the receive loop copies DATA
-	// straight into it (deliver), len(parked) being the bytes delivered,
-	// and only what does not fit goes to buf. Only touched under mu, so the
-	// slice is never written after its Read has taken it back.
-	parked   []byte
-	readTurn bool // one Read is waiting on recvNotify, its slice in parked
-
-	// 1-buffered wake-ups. recvNotify wakes the Read holding the turn; it
-	// is made on its first wait (under mu, and read under mu by whoever
-	// notifies it: nil means nobody has ever waited), so an idle stream
-	// holds no channel. recvQueue, as lazily, wakes further concurrent
-	// Reads, which the turn's holder wakes whenever it gives the turn up.
+	// rw is what waiting Reads leave with the stream (readWait), made on
+	// the first wait: an idle stream holds none of it.
+	rw *readWait
+	// 1-buffered wake-ups. recvNotify wakes the Read holding the read
+	// turn (readWait); it is made on the first wait, under mu, and read
+	// under mu by whoever notifies it (nil: nobody has waited yet).
 	recvNotify chan struct{}
-	recvQueue  chan struct{}
 	sendNotify chan struct{}
 
 	readDeadline, writeDeadline deadline
 }
 
 var _ net.Conn = (*Stream)(nil)
+
+// readWait: the first Read to wait with the buffer empty takes the read
+// turn and parks its slice, into which the receive loop copies DATA
+// (deliver), len(parked) being the bytes delivered; what does not fit goes
+// to the buffer. Only touched under the stream's mu, so a slice is never
+// written after its Read has taken it back. Further concurrent Reads wait
+// on queue (made when first needed), which the turn's holder wakes
+// whenever it gives the turn up.
+type readWait struct {
+	parked []byte
+	turn   bool
+	queue  chan struct{}
+}
 
 func newStream(s *Session, id uint32, hs handshake) *Stream {
 	st := &Stream{
@@ -162,7 +167,7 @@ func (st *Stream) Read(b []byte) (int, error) {
 		// Pass the wake-up on: what ended this Read (a deadline, EOF, a
 		// reset) ends the concurrent ones too.
 		st.mu.Lock()
-		q := st.recvQueue
+		q := st.readQueueLocked()
 		st.mu.Unlock()
 		notify(q)
 	}
@@ -200,7 +205,7 @@ func (st *Stream) read(b []byte) (int, error) {
 			}
 			more := st.buf.Len() > 0
 			st.sendWindowUpdateLocked()
-			q := st.recvQueue
+			q := st.readQueueLocked()
 			st.mu.Unlock()
 			if more {
 				notify(q) // another concurrent reader may go on
@@ -222,19 +227,23 @@ func (st *Stream) read(b []byte) (int, error) {
 		}
 		// Wait. The first waiting Read takes the turn and parks b, so
 		// that the receive loop delivers into it; others wait behind it.
-		turn := !st.readTurn
+		if st.rw == nil {
+			st.rw = new(readWait)
+		}
+		rw := st.rw
+		turn := !rw.turn
 		var wake chan struct{}
 		if turn {
-			st.readTurn, st.parked = true, b[:0]
+			rw.turn, rw.parked = true, b[:0]
 			if st.recvNotify == nil {
 				st.recvNotify = make(chan struct{}, 1)
 			}
 			wake = st.recvNotify
 		} else {
-			if st.recvQueue == nil {
-				st.recvQueue = make(chan struct{}, 1)
+			if rw.queue == nil {
+				rw.queue = make(chan struct{}, 1)
 			}
-			wake = st.recvQueue
+			wake = rw.queue
 		}
 		st.mu.Unlock()
 		select {
@@ -248,17 +257,26 @@ func (st *Stream) read(b []byte) (int, error) {
 		if turn {
 			// Take b back: from here on the receive loop buffers. Whoever
 			// waits behind gets to look again (and maybe take the turn).
-			got = len(st.parked)
-			st.readTurn, st.parked = false, nil
-			notify(st.recvQueue)
+			got = len(rw.parked)
+			rw.turn, rw.parked = false, nil
+			notify(rw.queue)
 		}
 	}
+}
+
+// readQueueLocked returns the channel of the Reads waiting behind the
+// turn's holder, nil if there never were any.
+func (st *Stream) readQueueLocked() chan struct{} {
+	if st.rw == nil {
+		return nil
+	}
+	return st.rw.queue
 }
 
 // wakeReaders wakes every waiting Read, to look at the stream again.
 func (st *Stream) wakeReaders() {
 	st.mu.Lock()
-	r, q := st.recvNotify, st.recvQueue
+	r, q := st.recvNotify, st.readQueueLocked()
 	st.mu.Unlock()
 	notify(r)
 	notify(q)

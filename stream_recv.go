@@ -153,10 +153,10 @@ func (st *Stream) deliver(p []byte) {
 		// Discarded, and credited back at once (CloseRead).
 		st.sendWindowUpdateLocked()
 	default:
-		if st.readTurn && st.buf.Len() == 0 {
-			k := len(st.parked)
-			n := copy(st.parked[k:cap(st.parked)], p)
-			st.parked = st.parked[:k+n]
+		if rw := st.rw; rw != nil && rw.turn && st.buf.Len() == 0 {
+			k := len(rw.parked)
+			n := copy(rw.parked[k:cap(rw.parked)], p)
+			rw.parked = rw.parked[:k+n]
 			p = p[n:]
 		}
 		if len(p) > 0 {
