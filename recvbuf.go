@@ -17,11 +17,6 @@ type chunk struct {
 	buf  []byte // len = bytes written, cap = class size
 	off  int    // bytes already read
 	next *chunk // the next chunk of the same buffer, nil at the tail
-	// busy: the receive loop is reading from the conn into buf[len:cap]
-	// without the stream's lock (Session.readDirect); such a chunk is the
-	// tail and stays there, even drained, until the loop is done with it.
-	// dropped: the buffer was released meanwhile; the loop pools the chunk.
-	busy, dropped bool
 }
 
 // The pools are shared by every session, so the chunks of a stream that
@@ -38,7 +33,7 @@ func getChunk(class int) *chunk {
 
 func putChunk(c *chunk) {
 	class := bits.Len(uint(cap(c.buf))) - 1 - minChunkShift
-	c.buf, c.off, c.next, c.busy, c.dropped = c.buf[:0], 0, nil, false, false
+	c.buf, c.off, c.next = c.buf[:0], 0, nil
 	chunkPools[class].Put(c)
 }
 
@@ -103,9 +98,6 @@ func (b *recvBuffer) read(p []byte) int {
 		total += n
 		p = p[n:]
 		if c.off == len(c.buf) {
-			if c.busy {
-				break // being filled: the loop frees it if need be (endDirect)
-			}
 			b.head = c.next
 			if b.head == nil {
 				b.tail = nil
@@ -121,71 +113,8 @@ func (b *recvBuffer) read(p []byte) int {
 func (b *recvBuffer) release() {
 	for c := b.head; c != nil; {
 		next := c.next
-		if c.busy {
-			c.dropped, c.next = true, nil
-		} else {
-			putChunk(c)
-		}
+		putChunk(c)
 		c = next
 	}
 	b.head, b.tail, b.n = nil, nil, 0
-}
-
-// beginDirect returns the chunk the receive loop is to fill straight from
-// the conn, without the stream's lock, and how many bytes of need it may
-// read into it (publish makes them visible): the tail's free room if it
-// has any, else a new tail chunk, the largest class that need fills. So,
-// as with write, every chunk but the tail is full, and what a peer makes
-// us hold stays proportional to what it sent (spec.md §4.4).
-func (b *recvBuffer) beginDirect(need int) (*chunk, int) {
-	if c := b.tail; c != nil && len(c.buf) < cap(c.buf) {
-		c.busy = true
-		return c, min(need, cap(c.buf)-len(c.buf))
-	}
-	class := max(0, min(bits.Len(uint(need))-1-minChunkShift, numChunkClass-1))
-	c := getChunk(class)
-	c.busy = true
-	if b.tail == nil {
-		b.head = c
-	} else {
-		b.tail.next = c
-	}
-	b.tail = c
-	return c, min(need, cap(c.buf))
-}
-
-// publish makes the next n bytes the loop read into c readable. It
-// reports false if the buffer has been released since (c.dropped).
-func (b *recvBuffer) publish(c *chunk, n int) bool {
-	if c.dropped {
-		return false
-	}
-	c.buf = c.buf[:len(c.buf)+n]
-	b.n += n
-	return true
-}
-
-// endDirect returns c to the ordinary rules: pooled if it was dropped, or
-// if nothing in it is left to read (drained meanwhile, or nothing came).
-func (b *recvBuffer) endDirect(c *chunk) {
-	c.busy = false
-	if c.dropped {
-		putChunk(c)
-		return
-	}
-	if c.off < len(c.buf) {
-		return
-	}
-	// c is the tail; the list is a few chunks long (logarithmic in what
-	// is buffered), so finding the one before it is cheap.
-	if b.head == c {
-		b.head, b.tail = nil, nil
-	} else {
-		prev := b.head
-		for prev.next != c {
-			prev = prev.next
-		}
-		prev.next, b.tail = nil, prev
-	}
-	putChunk(c)
 }

@@ -28,7 +28,6 @@ type Session struct {
 	logger        *slog.Logger
 
 	// Owned by recvLoop.
-	rconn         connReader // conn, as br reads it
 	br            *bufio.Reader
 	fr            *frame.Reader
 	uselessFrames int // consecutive frames that changed nothing
@@ -123,8 +122,7 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 		s.nextID = 2
 	}
 	s.buffersWriter, _ = conn.(BuffersWriter)
-	s.rconn.r = conn
-	s.br = bufio.NewReaderSize(&s.rconn, readBufferSize)
+	s.br = bufio.NewReaderSize(conn, readBufferSize)
 	s.fr = frame.NewReader(s.br, cfg.MaxStreamWindowSize)
 	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))
 	s.growFn = s.growWindow

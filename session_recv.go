@@ -3,7 +3,6 @@ package yamux
 import (
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/yamuxgo/yamux/internal/frame"
 )
@@ -174,8 +173,12 @@ func (s *Session) applyStreamFrame(st *Stream, h frame.Header) (bool, error) {
 		if err := s.readBody(st, d.deliver); err != nil {
 			return false, err
 		}
-		if end := st.endFrame(h); end.terminal {
-			st.release()
+		// Without FIN the frame's effects are complete (and it was
+		// useful): no need to take the stream's lock again.
+		if h.Flags()&frame.FlagFIN != 0 {
+			if end := st.endFrame(h); end.terminal {
+				st.release()
+			}
 		}
 		return true, nil
 	}
@@ -275,119 +278,25 @@ func (s *Session) discard(n uint32) error {
 	return err
 }
 
-// readBody moves n DATA bytes from the conn into st, piece by piece as
-// they arrive, so no lock is held while waiting for the network: what the
-// read buffer holds is handed over (deliver), and a large rest is read
-// straight into the stream's buffer (readDirect).
+// readBody hands n DATA bytes from the conn to st (deliver: into a waiting
+// Read's slice or the stream's buffer), piece by piece as they arrive, so
+// nothing of the stream's is held while waiting for the network.
 func (s *Session) readBody(st *Stream, n uint32) error {
-	// In bulk mode (the last large frame is more recent than the last
-	// small one) reads through the buffer are capped to the frame's rest
-	// and the next header: large frames tend to follow large frames, and
-	// a greedy fill would pull their bodies through the buffer.
-	switch {
-	case n >= directReadMin:
-		s.rconn.bulk = true
-	case n < headerFill:
-		s.rconn.bulk = false
-	}
 	for n > 0 {
-		if k := s.br.Buffered(); k > 0 {
-			k = min(int(n), k)
-			p, _ := s.br.Peek(k)
-			st.deliver(p)
-			if _, err := s.br.Discard(k); err != nil {
+		if s.br.Buffered() == 0 {
+			if _, err := s.br.Peek(1); err != nil {
 				return err
 			}
-			n -= uint32(k)
-			continue
 		}
-		if n >= directReadMin {
-			k, ok, err := s.readDirect(st, n)
-			n -= k
-			if err != nil {
-				return err
-			}
-			if ok {
-				continue
-			}
-		}
-		if s.rconn.bulk {
-			s.rconn.capNext = int(n) + headerFill
-		}
-		if _, err := s.br.Peek(1); err != nil {
+		k := min(int(n), s.br.Buffered())
+		p, _ := s.br.Peek(k)
+		st.deliver(p)
+		if _, err := s.br.Discard(k); err != nil {
 			return err
 		}
-	}
-	if s.rconn.bulk {
-		s.rconn.capNext = headerFill
+		n -= uint32(k)
 	}
 	return nil
-}
-
-// directReadMin is the body rest from which readBody reads from the conn
-// into the stream's chunk instead of through the read buffer: one copy
-// (the kernel's) instead of two, at the price of a second read system
-// call per frame, which pays from a few KiB on.
-const directReadMin = 16 << 10
-
-// headerFill caps the read buffer's fill after a direct body read, so the
-// next header does not pull most of the next body through the buffer: a
-// large frame then takes one short read for its header and one long one
-// for its body. Frames of a few hundred bytes still come many per read.
-const headerFill = 1024
-
-// readDirect reads up to n body bytes (at most one chunk's room) from the conn
-// straight into a chunk of st's buffer, publishing each read's bytes as
-// it returns: so a trickling peer delays nothing already received, and no
-// Read waits on the conn. The read buffer must be empty. It returns how
-// many bytes it consumed, and false if st takes no data now (the caller
-// then goes through the read buffer, where deliver drops or credits).
-func (s *Session) readDirect(st *Stream, n uint32) (uint32, bool, error) {
-	c, want := st.beginDirect(int(n))
-	if c == nil {
-		return 0, false, nil
-	}
-	defer st.endDirect(c)
-	// c.buf's length moves only in publish, under st.mu, by this
-	// goroutine: reading it here without the lock is safe.
-	end := len(c.buf) + want
-	got, empty := 0, 0
-	for got < want {
-		k, err := s.rconn.r.Read(c.buf[len(c.buf):end])
-		if k == 0 && err == nil {
-			if empty++; empty >= 100 { // as bufio: a broken reader
-				return uint32(got), true, io.ErrNoProgress
-			}
-		}
-		if k > 0 {
-			got += k
-			if !st.publishDirect(c, k) {
-				return uint32(got), true, err
-			}
-		}
-		if err != nil {
-			return uint32(got), true, err
-		}
-	}
-	return uint32(got), true, nil
-}
-
-// connReader is the conn as the receive loop's read buffer sees it, with a
-// one-shot cap on the next read (headerFill).
-type connReader struct {
-	r       io.Reader
-	capNext int
-	bulk    bool // see readBody
-}
-
-func (c *connReader) Read(p []byte) (int, error) {
-	if c.capNext > 0 {
-		if len(p) > c.capNext {
-			p = p[:c.capNext]
-		}
-		c.capNext = 0
-	}
-	return c.r.Read(p)
 }
 
 // handlePing answers a PING(SYN) and matches a pong. It reports whether

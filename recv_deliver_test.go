@@ -1,12 +1,11 @@
 package yamux_test
 
-// The receive path's fast lanes (session_recv.go readBody/readDirect,
-// stream_recv.go deliver, stream.go read): DATA copied straight into the
-// slice of a waiting Read, and large bodies read from the conn straight
-// into the stream's buffer. Whatever lane a byte takes, a Read must not
-// wait on the conn: a peer trickling a frame's body delays nothing already
-// received, deadlines, CloseRead, Reset and session end wake a waiting
-// Read at once, and a Read's slice is never written after it returns.
+// The receive path's fast lane (session_recv.go readBody, stream_recv.go
+// deliver, stream.go read): DATA copied from the read buffer straight into
+// the slice of a waiting Read. A Read must still never wait on the conn: a
+// peer trickling a frame's body delays nothing already received,
+// deadlines, CloseRead, Reset and session end wake a waiting Read at once,
+// and a Read's slice is never written after it returns.
 
 import (
 	"bytes"
@@ -22,14 +21,14 @@ import (
 	"github.com/yamuxgo/yamux/internal/frame"
 )
 
-// trickleBodies are body sizes for the two lanes: a small frame goes
-// through the read buffer, a large one is read from the conn directly.
+// trickleBodies are body sizes: a small frame, and one as large as our
+// peers send, trickled in pieces larger than a Read of the small one.
 var trickleBodies = []struct {
 	name       string
 	size, step int
 }{
 	{"buffered", 1000, 10},
-	{"direct", 64 * kib, 7 * kib},
+	{"large", 64 * kib, 7 * kib},
 }
 
 // TestRecvTrickledBodyStreams: the peer sends a header, then its body in
@@ -198,7 +197,7 @@ func TestRecvConcurrentReads(t *testing.T) {
 		for i := range frames {
 			size := 1 + i%700
 			if i%50 == 0 {
-				size = 40 * kib // a direct read now and then
+				size = 40 * kib // larger than every Read
 			}
 			p.writeData(0, 1, patternBytes(uint64(i), size))
 			sent += size
@@ -221,9 +220,8 @@ func TestRecvConcurrentReads(t *testing.T) {
 }
 
 // TestRecvSteadyStateAllocs: once warm, the receive loop and Read allocate
-// nothing per frame, on either lane: 64 KiB frames (read from the conn into
-// the stream's buffer) and 1-byte frames (through the read buffer, into the
-// waiting Read's slice).
+// nothing per frame, large or small, whether it lands in the waiting
+// Read's slice or in the stream's chunks.
 func TestRecvSteadyStateAllocs(t *testing.T) {
 	if recvRaceEnabled() {
 		// sync.Pool drops a random quarter of what is put in it under the
