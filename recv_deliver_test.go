@@ -163,6 +163,38 @@ func TestRecvSliceNotWrittenAfterRead(t *testing.T) {
 	}
 }
 
+// TestRecvReadLeavesCapacityAlone: a waiting Read given a slice shorter
+// than its capacity gets at most len bytes and the rest of the array is
+// not written; the bytes that did not fit come with the next Read.
+func TestRecvReadLeavesCapacityAlone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newRawPeer(t, true, recvQuietConfig())
+		st := p.openInbound(1)
+		array := make([]byte, 100)
+		res := make(chan int, 1)
+		go func() {
+			n, err := st.Read(array[:10])
+			if err != nil {
+				t.Errorf("Read: %v", err)
+			}
+			res <- n
+		}()
+		synctest.Wait() // the Read waits, its slice parked
+		body := patternBytes(9, 50)
+		p.writeData(0, 1, body)
+		if n := <-res; n != 10 || !bytes.Equal(array[:10], body[:10]) {
+			t.Fatalf("Read(10 of 100) = %d bytes %x, want 10 bytes %x", n, array[:n], body[:10])
+		}
+		if !bytes.Equal(array[10:], make([]byte, 90)) {
+			t.Fatal("Read wrote past the length of its slice")
+		}
+		rest := make([]byte, 40)
+		if _, err := io.ReadFull(st, rest); err != nil || !bytes.Equal(rest, body[10:]) {
+			t.Fatalf("next Read: %v, or different bytes", err)
+		}
+	})
+}
+
 // TestRecvConcurrentReads: several Reads wait on one stream at once; the
 // data is split among them, complete and in order per Read, and the FIN
 // ends every one of them.

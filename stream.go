@@ -234,7 +234,8 @@ func (st *Stream) read(b []byte) (int, error) {
 		turn := !rw.turn
 		var wake chan struct{}
 		if turn {
-			rw.turn, rw.parked = true, b[:0]
+			// Capped at len(b): b's capacity beyond is not the Read's.
+			rw.turn, rw.parked = true, b[:0:len(b)]
 			if st.recvNotify == nil {
 				st.recvNotify = make(chan struct{}, 1)
 			}
