@@ -14,10 +14,14 @@ const (
 )
 
 type chunk struct {
-	buf []byte // len = bytes written, cap = class size
-	off int    // bytes already read
+	buf  []byte // len = bytes written, cap = class size
+	off  int    // bytes already read
+	next *chunk // the next chunk of the same buffer, nil at the tail
 }
 
+// The pools are shared by every session, so the chunks of a stream that
+// has drained serve the next one, and an idle process holds none of them
+// past two garbage collections.
 var chunkPools [numChunkClass]sync.Pool
 
 func getChunk(class int) *chunk {
@@ -29,7 +33,7 @@ func getChunk(class int) *chunk {
 
 func putChunk(c *chunk) {
 	class := bits.Len(uint(cap(c.buf))) - 1 - minChunkShift
-	c.buf, c.off = c.buf[:0], 0
+	c.buf, c.off, c.next = c.buf[:0], 0, nil
 	chunkPools[class].Put(c)
 }
 
@@ -38,12 +42,13 @@ func putChunk(c *chunk) {
 // a peer sending 1-byte frames costs about one byte of memory per byte of
 // window, not one allocation per frame. Chunks grow geometrically from
 // 512 B, so an idle stream with a few bytes unread holds little, and every
-// chunk is returned to its pool as soon as it is drained. Guarded by the
-// stream's mutex.
+// chunk is returned to its pool as soon as it is drained. The list is
+// linked through the chunks themselves: the bookkeeping is two pointers
+// however much is buffered, and nothing besides the chunks is allocated.
+// Guarded by the stream's mutex.
 type recvBuffer struct {
-	chunks []*chunk // chunks[head:] hold data; the backing array is reused
-	head   int
-	n      int // unread bytes
+	head, tail *chunk
+	n          int // unread bytes
 }
 
 func (b *recvBuffer) Len() int { return b.n }
@@ -52,13 +57,15 @@ func (b *recvBuffer) Len() int { return b.n }
 func (b *recvBuffer) write(p []byte) {
 	b.n += len(p)
 	for len(p) > 0 {
-		var tail *chunk
-		if k := len(b.chunks); k > b.head {
-			tail = b.chunks[k-1]
-		}
+		tail := b.tail
 		if tail == nil || len(tail.buf) == cap(tail.buf) {
 			tail = getChunk(b.nextClass(len(p)))
-			b.chunks = append(b.chunks, tail)
+			if b.tail == nil {
+				b.head = tail
+			} else {
+				b.tail.next = tail
+			}
+			b.tail = tail
 		}
 		n := copy(tail.buf[len(tail.buf):cap(tail.buf)], p)
 		tail.buf = tail.buf[:len(tail.buf)+n]
@@ -74,8 +81,8 @@ func (b *recvBuffer) nextClass(need int) int {
 	if need > 1<<minChunkShift {
 		class = bits.Len(uint(need-1)) - minChunkShift
 	}
-	if k := len(b.chunks); k > b.head {
-		prev := bits.Len(uint(cap(b.chunks[k-1].buf))) - 1 - minChunkShift
+	if b.tail != nil {
+		prev := bits.Len(uint(cap(b.tail.buf))) - 1 - minChunkShift
 		class = max(class, prev+1)
 	}
 	return min(class, numChunkClass-1)
@@ -84,37 +91,30 @@ func (b *recvBuffer) nextClass(need int) int {
 // read copies up to len(p) unread bytes into p and frees drained chunks.
 func (b *recvBuffer) read(p []byte) int {
 	total := 0
-	for len(p) > 0 && b.head < len(b.chunks) {
-		c := b.chunks[b.head]
+	for len(p) > 0 && b.head != nil {
+		c := b.head
 		n := copy(p, c.buf[c.off:])
 		c.off += n
 		total += n
 		p = p[n:]
 		if c.off == len(c.buf) {
+			b.head = c.next
+			if b.head == nil {
+				b.tail = nil
+			}
 			putChunk(c)
-			b.chunks[b.head] = nil
-			b.head++
 		}
 	}
 	b.n -= total
-	switch {
-	case b.head == len(b.chunks):
-		b.chunks, b.head = b.chunks[:0], 0
-	case b.head > 0 && b.head >= len(b.chunks)/2:
-		// A reader that never quite catches up: slide the live chunks down
-		// so the list stays as long as what is buffered, not as long as
-		// everything ever received.
-		k := copy(b.chunks, b.chunks[b.head:])
-		clear(b.chunks[k:])
-		b.chunks, b.head = b.chunks[:k], 0
-	}
 	return total
 }
 
 // release drops all unread bytes and returns the chunks to their pools.
 func (b *recvBuffer) release() {
-	for _, c := range b.chunks[b.head:] {
+	for c := b.head; c != nil; {
+		next := c.next
 		putChunk(c)
+		c = next
 	}
-	b.chunks, b.head, b.n = nil, 0, 0
+	b.head, b.tail, b.n = nil, nil, 0
 }

@@ -173,8 +173,12 @@ func (s *Session) applyStreamFrame(st *Stream, h frame.Header) (bool, error) {
 		if err := s.readBody(st, d.deliver); err != nil {
 			return false, err
 		}
-		if end := st.endFrame(h); end.terminal {
-			st.release()
+		// Without FIN the frame's effects are complete (and it was
+		// useful): no need to take the stream's lock again.
+		if h.Flags()&frame.FlagFIN != 0 {
+			if end := st.endFrame(h); end.terminal {
+				st.release()
+			}
 		}
 		return true, nil
 	}
@@ -274,8 +278,9 @@ func (s *Session) discard(n uint32) error {
 	return err
 }
 
-// readBody moves n DATA bytes from the conn into st's buffer, piece by
-// piece as they arrive, so no lock is held while waiting for the network.
+// readBody hands n DATA bytes from the conn to st (deliver: into a waiting
+// Read's slice or the stream's buffer), piece by piece as they arrive, so
+// nothing of the stream's is held while waiting for the network.
 func (s *Session) readBody(st *Stream, n uint32) error {
 	for n > 0 {
 		if s.br.Buffered() == 0 {

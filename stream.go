@@ -41,12 +41,12 @@ type Stream struct {
 	// application runs stay bounded by the limit even under rapid reset.
 	incomingSlot bool
 	observed     bool // the application has seen the stream's end
+	ackHeld      bool // holds a slot of the session's ACK backlog
 	sendWindow   uint32
+	grown        uint32 // window growth reserved from the session budget
 	recv         recvWindow
-	grown        uint32        // window growth reserved from the session budget
 	mem          *streamMemory // Config.MemoryManager's accounting; nil without one (set before the stream is shared)
 	buf          recvBuffer
-	ackHeld      bool // holds a slot of the session's ACK backlog
 	openTimer    *time.Timer
 	closeTimer   *time.Timer
 	// appending: a Write is copying DATA into the send queue without mu;
@@ -55,7 +55,12 @@ type Stream struct {
 	finPending bool
 	finFlags   frame.Flags
 
-	// 1-buffered wake-ups for blocked Read and Write.
+	// rw is what waiting Reads leave with the stream (readWait), made on
+	// the first wait: an idle stream holds none of it.
+	rw *readWait
+	// 1-buffered wake-ups. recvNotify wakes the Read holding the read
+	// turn (readWait); it is made on the first wait, under mu, and read
+	// under mu by whoever notifies it (nil: nobody has waited yet).
 	recvNotify chan struct{}
 	sendNotify chan struct{}
 
@@ -63,6 +68,19 @@ type Stream struct {
 }
 
 var _ net.Conn = (*Stream)(nil)
+
+// readWait: the first Read to wait with the buffer empty takes the read
+// turn and parks its slice, into which the receive loop copies DATA
+// (deliver), len(parked) being the bytes delivered; what does not fit goes
+// to the buffer. Only touched under the stream's mu, so a slice is never
+// written after its Read has taken it back. Further concurrent Reads wait
+// on queue (made when first needed), which the turn's holder wakes
+// whenever it gives the turn up.
+type readWait struct {
+	parked []byte
+	turn   bool
+	queue  chan struct{}
+}
 
 func newStream(s *Session, id uint32, hs handshake) *Stream {
 	st := &Stream{
@@ -72,7 +90,6 @@ func newStream(s *Session, id uint32, hs handshake) *Stream {
 		hs:         hs,
 		sendWindow: initialWindow,
 		recv:       newRecvWindow(s.config.InitialStreamWindowSize),
-		recvNotify: make(chan struct{}, 1),
 		sendNotify: make(chan struct{}, 1),
 	}
 	if hs == hsSynSent {
@@ -147,21 +164,27 @@ func notify(ch chan struct{}) {
 func (st *Stream) Read(b []byte) (int, error) {
 	n, err := st.read(b)
 	if err != nil {
-		// Pass the wake-up on: concurrent Reads share one 1-buffered
-		// notification, and what ended this one (a deadline, EOF, a
-		// reset) ends them too.
-		notify(st.recvNotify)
+		// Pass the wake-up on: what ended this Read (a deadline, EOF, a
+		// reset) ends the concurrent ones too.
+		st.mu.Lock()
+		q := st.readQueueLocked()
+		st.mu.Unlock()
+		notify(q)
 	}
 	return n, err
 }
 
 func (st *Stream) read(b []byte) (int, error) {
 	s := st.session
+	// got: bytes the receive loop delivered straight into b while this
+	// Read held the turn; they come before anything in buf.
+	got := 0
+	st.mu.Lock()
 	for {
-		if st.readDeadline.passed() {
+		if got == 0 && st.readDeadline.passed() {
+			st.mu.Unlock()
 			return 0, ErrTimeout
 		}
-		st.mu.Lock()
 		if st.readClosed {
 			st.mu.Unlock()
 			return 0, ErrStreamClosed
@@ -172,19 +195,22 @@ func (st *Stream) read(b []byte) (int, error) {
 			st.observe()
 			return 0, err
 		}
-		if st.buf.Len() > 0 {
-			if len(b) == 0 {
-				st.mu.Unlock()
-				return 0, nil
+		if got > 0 || st.buf.Len() > 0 {
+			if got == 0 {
+				if len(b) == 0 {
+					st.mu.Unlock()
+					return 0, nil
+				}
+				got = st.buf.read(b)
 			}
-			n := st.buf.read(b)
 			more := st.buf.Len() > 0
 			st.sendWindowUpdateLocked()
+			q := st.readQueueLocked()
 			st.mu.Unlock()
 			if more {
-				notify(st.recvNotify) // another concurrent reader may go on
+				notify(q) // another concurrent reader may go on
 			}
-			return n, nil
+			return got, nil
 		}
 		switch {
 		case st.finRecv && st.state != StateReset, st.finRecv && st.cause == causeSessionEnd:
@@ -199,15 +225,62 @@ func (st *Stream) read(b []byte) (int, error) {
 			st.observe()
 			return 0, err
 		}
+		// Wait. The first waiting Read takes the turn and parks b, so
+		// that the receive loop delivers into it; others wait behind it.
+		if st.rw == nil {
+			st.rw = new(readWait)
+		}
+		rw := st.rw
+		turn := !rw.turn
+		var wake chan struct{}
+		if turn {
+			// Capped at len(b): b's capacity beyond is not the Read's.
+			rw.turn, rw.parked = true, b[:0:len(b)]
+			if st.recvNotify == nil {
+				st.recvNotify = make(chan struct{}, 1)
+			}
+			wake = st.recvNotify
+		} else {
+			if rw.queue == nil {
+				rw.queue = make(chan struct{}, 1)
+			}
+			wake = rw.queue
+		}
 		st.mu.Unlock()
 		select {
-		case <-st.recvNotify:
+		case <-wake:
 		case <-st.readDeadline.wait():
 		case <-s.done:
 			// Session.shutdown moved the stream to Reset before closing
 			// done; loop once more: buffered data is still delivered.
 		}
+		st.mu.Lock()
+		if turn {
+			// Take b back: from here on the receive loop buffers. Whoever
+			// waits behind gets to look again (and maybe take the turn).
+			got = len(rw.parked)
+			rw.turn, rw.parked = false, nil
+			notify(rw.queue)
+		}
 	}
+}
+
+// readQueueLocked returns the channel of the Reads waiting behind the
+// turn's holder, nil if there never were any.
+func (st *Stream) readQueueLocked() chan struct{} {
+	if st.rw == nil {
+		return nil
+	}
+	return st.rw.queue
+}
+
+// wakeReaders wakes every waiting Read, to look at the stream again.
+func (st *Stream) wakeReaders() {
+	st.mu.Lock()
+	r, q := st.recvNotify, st.readQueueLocked()
+	st.mu.Unlock()
+	notify(r)
+	notify(q)
 }
 
 // sendWindowUpdateLocked queues a window update if enough has been read
@@ -386,7 +459,7 @@ func (st *Stream) CloseRead() error {
 	st.mu.Lock()
 	st.closeReadLocked()
 	st.mu.Unlock()
-	notify(st.recvNotify)
+	st.wakeReaders()
 	return nil
 }
 
@@ -406,7 +479,7 @@ func (st *Stream) Close() error {
 	st.mu.Lock()
 	st.closeReadLocked()
 	st.mu.Unlock()
-	notify(st.recvNotify)
+	st.wakeReaders()
 	err := st.CloseWrite()
 	st.mu.Lock()
 	st.armCloseTimerLocked()
@@ -443,7 +516,7 @@ func (st *Stream) SetDeadline(t time.Time) error {
 // fails with ErrTimeout once it passes; the zero time clears it.
 func (st *Stream) SetReadDeadline(t time.Time) error {
 	st.readDeadline.set(t)
-	notify(st.recvNotify)
+	st.wakeReaders()
 	return nil
 }
 

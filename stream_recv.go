@@ -139,7 +139,11 @@ func (st *Stream) recvFINLocked(h frame.Header, before StreamState, d *recvDecis
 	return nil
 }
 
-// deliver buffers one piece of a DATA payload for Read.
+// deliver hands one piece of a DATA payload to Read: straight into the
+// slice of a Read waiting with the buffer empty, as far as it fits, and
+// into the buffer otherwise. The caller holds p only for this call, never
+// across a read of the conn, so a parked Read is never held up by a
+// trickling peer: it takes its slice back whenever it wakes.
 func (st *Stream) deliver(p []byte) {
 	st.mu.Lock()
 	switch {
@@ -149,8 +153,17 @@ func (st *Stream) deliver(p []byte) {
 		// Discarded, and credited back at once (CloseRead).
 		st.sendWindowUpdateLocked()
 	default:
-		st.buf.write(p)
+		if rw := st.rw; rw != nil && rw.turn && st.buf.Len() == 0 {
+			k := len(rw.parked)
+			n := copy(rw.parked[k:cap(rw.parked)], p)
+			rw.parked = rw.parked[:k+n]
+			p = p[n:]
+		}
+		if len(p) > 0 {
+			st.buf.write(p)
+		}
 	}
+	wake := st.recvNotify
 	st.mu.Unlock()
-	notify(st.recvNotify)
+	notify(wake)
 }

@@ -29,9 +29,22 @@ type recvWindow struct {
 	size uint32
 	// granted is how many more DATA bytes the peer may send us.
 	granted uint32
-	// epoch is when the last window update was sent; auto-tuning compares
+	// epoch is when the last window update was sent (epochOf; 0: none
+	// yet), 8 bytes where a time.Time takes 24; auto-tuning compares
 	// the time to consume half a window with the RTT.
-	epoch time.Time
+	epoch int64
+}
+
+// epochBase is the origin of recvWindow.epoch. Both it and the times
+// update is given carry the monotonic clock, so their difference does.
+var epochBase = time.Now()
+
+// epochOf encodes t for recvWindow.epoch: never 0, which means unset.
+func epochOf(t time.Time) int64 {
+	if e := int64(t.Sub(epochBase)); e != 0 {
+		return e
+	}
+	return 1
 }
 
 func newRecvWindow(size uint32) recvWindow {
@@ -60,14 +73,15 @@ func (w *recvWindow) update(buffered uint32, now time.Time, rtt time.Duration, m
 	if credit < w.size/2 {
 		return 0
 	}
-	if rtt > 0 && !w.epoch.IsZero() && now.Sub(w.epoch) < 4*rtt && w.size < max {
+	t := epochOf(now)
+	if rtt > 0 && w.epoch != 0 && t-w.epoch < int64(4*rtt) && w.size < max {
 		next := uint32(min(uint64(w.size)*2, uint64(max)))
 		if grow(next - w.size) {
 			w.size = next
 			credit = w.credit(buffered)
 		}
 	}
-	w.epoch = now
+	w.epoch = t
 	w.granted += credit
 	return credit
 }

@@ -205,8 +205,8 @@ func TestRecvWindowAutoTune(t *testing.T) {
 		if w.size != 2*initialWindow || w.granted != 2*initialWindow {
 			t.Fatalf("size, granted = %d, %d; want %d, %d", w.size, w.granted, 2*initialWindow, 2*initialWindow)
 		}
-		if !w.epoch.Equal(now) {
-			t.Fatalf("epoch = %v, want %v", w.epoch, now)
+		if w.epoch != epochOf(now) {
+			t.Fatalf("epoch = %v, want %v", w.epoch, epochOf(now))
 		}
 	})
 
@@ -269,8 +269,8 @@ func TestRecvWindowAutoTune(t *testing.T) {
 		if got := w.update(0, winT0.Add(time.Hour), winRTT, maxWin, noGrow(t)); got != 0 {
 			t.Fatalf("update(...) = %d, want 0", got)
 		}
-		if !w.epoch.Equal(winT0) {
-			t.Fatalf("epoch = %v, want %v (unchanged without an update)", w.epoch, winT0)
+		if w.epoch != epochOf(winT0) {
+			t.Fatalf("epoch = %v, want %v (unchanged without an update)", w.epoch, epochOf(winT0))
 		}
 	})
 
