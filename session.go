@@ -122,7 +122,8 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 		s.nextID = 2
 	}
 	s.buffersWriter, _ = conn.(BuffersWriter)
-	s.br = bufio.NewReaderSize(conn, readBufferSize)
+	s.br = readBufferPool.Get().(*bufio.Reader)
+	s.br.Reset(conn)
 	s.fr = frame.NewReader(s.br, cfg.MaxStreamWindowSize)
 	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))
 	s.growFn = s.growWindow
@@ -141,6 +142,12 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 // readBufferSize is the receive loop's bufio size: one full default DATA
 // frame plus its header, so bulk transfers need one read per frame.
 const readBufferSize = 64*1024 + frame.HeaderSize
+
+// readBufferPool recycles the receive loops' read buffers: a dial that
+// allocates and zeroes 64 KiB (on both ends) before its first byte pays for
+// it in latency and in GC work, which a connection-per-request peer, or a
+// libp2p host dialing often, feels on every dial.
+var readBufferPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
 
 // OpenStream opens a new stream. It does not wait for the peer's ACK
 // (spec.md §3.1); it waits only while 256 of our streams are unacknowledged.

@@ -28,9 +28,13 @@ const rapidResetFactor = 4
 // the stream's buffer, which the window bounds.
 func (s *Session) recvLoop() {
 	defer close(s.recvDone)
-	// A closed Session may stay referenced by the application: let its
-	// read buffer go.
-	defer func() { s.br, s.fr = nil, nil }()
+	// A closed Session may stay referenced by the application: its read
+	// buffer goes back to the pool (only this goroutine ever uses it).
+	defer func() {
+		s.br.Reset(nil)
+		readBufferPool.Put(s.br)
+		s.br, s.fr = nil, nil
+	}()
 	err := s.readFrames()
 	select {
 	case <-s.done:
