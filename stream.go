@@ -1,6 +1,7 @@
 package yamux
 
 import (
+	"errors"
 	"io"
 	"math"
 	"net"
@@ -23,9 +24,10 @@ type Stream struct {
 
 	// writeMu serialises Write calls, so one Write's frames stay together.
 	writeMu sync.Mutex
-	// ticket is the stream's place in line for send-queue room (guarded
-	// by the queue; one per stream, since Writes are serialised).
-	ticket sendTicket
+	// req is the stream's DATA frame written from the caller's slice
+	// (guarded by the send queue; one per stream, since Writes are
+	// serialised).
+	req sendReq
 
 	// Guarded by mu.
 	mu         sync.Mutex
@@ -49,13 +51,10 @@ type Stream struct {
 	ackHeld      bool // holds a slot of the session's ACK backlog
 	openTimer    *time.Timer
 	closeTimer   *time.Timer
-	// appending: a Write is copying DATA into the send queue without mu;
-	// a FIN asked for meanwhile waits in finPending/finFlags.
-	appending  bool
-	finPending bool
-	finFlags   frame.Flags
 
-	// 1-buffered wake-ups for blocked Read and Write.
+	// 1-buffered wake-ups for blocked Read and Write. sendNotify is made
+	// under mu by the first Write that waits (sendNotifyLocked); until then
+	// it is nil and notifying it does nothing, since nobody waits.
 	recvNotify chan struct{}
 	sendNotify chan struct{}
 
@@ -73,7 +72,6 @@ func newStream(s *Session, id uint32, hs handshake) *Stream {
 		sendWindow: initialWindow,
 		recv:       newRecvWindow(s.config.InitialStreamWindowSize),
 		recvNotify: make(chan struct{}, 1),
-		sendNotify: make(chan struct{}, 1),
 	}
 	if hs == hsSynSent {
 		// Our SYN announces the larger window, if configured.
@@ -238,21 +236,14 @@ func (st *Stream) flagsLocked() frame.Flags {
 }
 
 // Write sends b, splitting it into frames of at most MaxMessageSize and
-// never beyond the peer's window. It returns once b is queued (copied); it
-// blocks while the window or the session's send queue is full.
+// never beyond the peer's window. A small b is copied and queued, and
+// Write returns at once; a larger one is written from b itself, and Write
+// returns once it has been written to the connection (b is never
+// referenced after Write returns). It blocks while the window is empty.
 func (st *Stream) Write(b []byte) (int, error) {
 	st.writeMu.Lock()
 	defer st.writeMu.Unlock()
 	s := st.session
-	// inLine: this Write holds a place in the send queue's line for room,
-	// which it must give up when it returns (only a Write that had to wait
-	// for room takes the queue's lock for it).
-	inLine := false
-	defer func() {
-		if inLine {
-			s.send.leave(&st.ticket)
-		}
-	}()
 	maxMsg := s.config.MaxMessageSize
 	total := 0
 	for {
@@ -277,68 +268,175 @@ func (st *Stream) Write(b []byte) (int, error) {
 			st.mu.Unlock()
 			return total, nil
 		}
-		var wait <-chan struct{}
 		if st.sendWindow == 0 {
+			wait := st.sendNotifyLocked()
 			st.mu.Unlock()
-			if inLine { // waiting for the peer, not for room
-				s.send.leave(&st.ticket)
-				inLine = false
+			select {
+			case <-wait:
+			case <-st.writeDeadline.wait():
+			case <-s.done: // the stream is Reset by now: the loop returns
 			}
-			wait = st.sendNotify
-		} else {
-			n, qwait, closed := st.queueData(b[:min(len(b), maxMsg, int(st.sendWindow))])
-			if closed {
-				return total, s.err()
-			}
-			total += n
-			b = b[n:]
-			if qwait == nil {
-				continue
-			}
-			inLine = true
-			wait = qwait
+			continue
 		}
-		select {
-		case <-wait:
-		case <-st.sendNotify:
-		case <-st.writeDeadline.wait():
-		case <-s.done: // the stream is Reset by now: the loop returns
+		n, err := st.sendData(b[:min(len(b), maxMsg, int(st.sendWindow))])
+		total += n
+		b = b[n:]
+		if err != nil && err != errWithdrawn {
+			return total, err
 		}
 	}
 }
 
-// queueData queues one DATA frame of p (at most the send window) and
-// returns with st.mu released. The window is reserved under st.mu, but
-// the bytes are copied into the send queue without it, so a large Write
-// never holds up the receive loop's delivery to this stream; a FIN asked
-// for meanwhile (CloseWrite) waits for the copy (appending), so it still
-// follows the DATA.
-func (st *Stream) queueData(p []byte) (n int, wait <-chan struct{}, closed bool) {
-	want := len(p)
-	st.sendWindow -= uint32(want)
+// sendNotifyLocked returns the stream's send wake-up, made on first use.
+func (st *Stream) sendNotifyLocked() chan struct{} {
+	if st.sendNotify == nil {
+		st.sendNotify = make(chan struct{}, 1)
+	}
+	return st.sendNotify
+}
+
+// sendData sends one DATA frame of p (at most the send window), called
+// with st.mu held; it returns with st.mu released. The frame is queued
+// under st.mu, so a FIN asked for later follows it. A small p is copied;
+// otherwise the frame is written from p, by this goroutine if nobody else
+// is writing, else by the writer at work while this one waits. err is set
+// when the frame was not sent (n is then 0): the session ended, the
+// deadline passed or the stream was reset before it was taken
+// (errWithdrawn).
+func (st *Stream) sendData(p []byte) (n int, err error) {
+	s := st.session
+	q := &s.send
 	flags := st.flagsLocked()
-	st.appending = true
+	h := frame.New(frame.TypeData, flags, st.id, uint32(len(p)))
+	q.mu.Lock()
+	if q.closedLocked() {
+		q.mu.Unlock()
+		st.mu.Unlock()
+		return 0, st.sessionErr()
+	}
+	if ok, direct, wake := q.copySmallLocked(h, p); ok {
+		st.sendWindow -= uint32(len(p))
+		q.mu.Unlock()
+		st.mu.Unlock()
+		if direct {
+			s.writeRounds(nil, false)
+		} else if wake {
+			q.wake()
+		}
+		return len(p), nil
+	}
+	r := &st.req
+	ch := st.sendNotify
+	if q.writing {
+		ch = st.sendNotifyLocked()
+	}
+	write := q.requestLocked(r, h, p, ch)
+	st.sendWindow -= uint32(len(p))
+	q.mu.Unlock()
 	st.mu.Unlock()
-
-	n, wait, closed = st.session.send.writeData(&st.ticket, st.id, flags, p, min(want, minMessageSize))
-
+	if write {
+		s.writeRounds(r, false)
+	}
+	if err = st.awaitRequest(r); err == nil {
+		return len(p), nil
+	}
 	st.mu.Lock()
-	st.appending = false
-	if back := uint64(want - n); back > 0 {
-		st.sendWindow = uint32(min(uint64(st.sendWindow)+back, math.MaxUint32))
-	}
-	if n == 0 && flags&frame.FlagACK != 0 {
+	st.sendWindow = uint32(min(uint64(st.sendWindow)+uint64(len(p)), math.MaxUint32))
+	if flags&frame.FlagACK != 0 && st.state != StateReset {
 		// The ACK this frame was to carry goes on its own.
-		st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0), notReply)
+		q.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0), notReply)
 	}
-	if st.finPending {
-		st.finPending = false
-		if st.state != StateReset { // a RST since makes the FIN moot
-			st.session.send.fin(frame.New(frame.TypeWindowUpdate, st.finFlags, st.id, 0))
+	st.mu.Unlock()
+	return 0, err
+}
+
+// sessionErr is what a Write returns when the session has ended (or is
+// ending) under it: the session's error once recorded.
+func (st *Stream) sessionErr() error {
+	s := st.session
+	if err := s.err(); err != nil {
+		return err
+	}
+	<-s.done // a write failed: the session ends within a bounded time
+	return s.err()
+}
+
+// awaitRequest waits until r has been written (nil) or not: it may be
+// withdrawn while still queued (errWithdrawn: the deadline passed or the
+// stream was reset), but once a writer has taken it only the write's
+// outcome ends the wait, so the caller's slice is not referenced after
+// Write returns. The writer role may be handed to this goroutine
+// meanwhile; it then writes.
+func (st *Stream) awaitRequest(r *sendReq) error {
+	s := st.session
+	q := &s.send
+	done := s.done
+	for {
+		q.mu.Lock()
+		if q.handoff == r {
+			q.handoff = nil
+			q.mu.Unlock()
+			s.writeRounds(r, false)
+			continue
+		}
+		var deadline <-chan struct{}
+		queued := false
+		switch r.state {
+		case reqDone:
+			r.state = reqIdle
+			q.mu.Unlock()
+			return nil
+		case reqFailed:
+			r.state = reqIdle
+			q.mu.Unlock()
+			return st.sessionErr()
+		case reqTaken:
+			done = nil // only the write's outcome ends the wait
+		default:
+			queued = true
+			deadline = st.writeDeadline.wait()
+		}
+		ch := r.ch
+		q.mu.Unlock()
+		if ch == nil {
+			// This goroutine wrote, and its request is still queued only
+			// because the session is finishing: the final write or the end
+			// of the send loop settles it.
+			st.mu.Lock()
+			ch = st.sendNotifyLocked()
+			st.mu.Unlock()
+			q.mu.Lock()
+			r.ch = ch
+			q.mu.Unlock()
+			continue
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+		case <-done:
+			done = nil // finish failed r, or the final write settles it
+		}
+		if queued && st.withdrawable() && q.withdraw(r) {
+			return errWithdrawn
 		}
 	}
-	st.mu.Unlock()
-	return n, wait, closed
+}
+
+// errWithdrawn: a Write took its frame back before it was written; the
+// Write loop finds out why (deadline, reset).
+var errWithdrawn = errors.New("yamux: frame withdrawn")
+
+// withdrawable says whether a queued frame of this Write may be taken
+// back: its deadline passed or the stream was reset. A stream reset by the
+// session's end keeps it: the final write (shutdownFlush) or the end of
+// the send queue settles it.
+func (st *Stream) withdrawable() bool {
+	if st.writeDeadline.passed() {
+		return true
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.state == StateReset && st.cause != causeSessionEnd
 }
 
 // writableLocked says whether DATA may be sent now.
@@ -369,13 +467,8 @@ func (st *Stream) CloseWrite() error {
 }
 
 // finLocked queues our FIN (flags include it) behind the stream's DATA:
-// at once, or, while a Write is copying its DATA into the send queue, as
-// soon as that copy is done (queueData).
+// Write queues its frames under mu too.
 func (st *Stream) finLocked(flags frame.Flags) {
-	if st.appending {
-		st.finPending, st.finFlags = true, flags
-		return
-	}
 	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
 }
 
@@ -451,7 +544,9 @@ func (st *Stream) SetReadDeadline(t time.Time) error {
 // that times out has queued only whole frames.
 func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.writeDeadline.set(t)
+	st.mu.Lock()
 	notify(st.sendNotify)
+	st.mu.Unlock()
 	return nil
 }
 
