@@ -154,6 +154,7 @@ func (s *Session) writeBatch(b *sendBatch, extra []byte) error {
 		bytes += uint64(len(extra))
 	}
 	if l.writeTimer == nil {
+		tuneConn(s.conn)
 		l.writeTimer = time.AfterFunc(time.Hour, func() {
 			l.timedOut.Store(true)
 			// Record the cause before the conn closes: otherwise the
@@ -165,9 +166,13 @@ func (s *Session) writeBatch(b *sendBatch, extra []byte) error {
 	}
 	l.writeTimer.Reset(s.config.ConnectionWriteTimeout)
 	var err error
-	if s.buffersWriter != nil {
+	switch {
+	case s.buffersWriter != nil:
 		_, err = s.buffersWriter.WriteBuffers(l.bufs)
-	} else {
+	case len(l.bufs) == 1:
+		// One frame (a ping-pong message): write spares writev's iovec.
+		_, err = s.conn.Write(l.bufs[0])
+	default:
 		l.writing = l.bufs                 // WriteTo consumes its receiver; l.bufs keeps the backing array
 		_, err = l.writing.WriteTo(s.conn) // writev on a *net.TCPConn
 	}
