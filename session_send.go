@@ -45,6 +45,7 @@ type sendLoopState struct {
 	writing    net.Buffers
 	spareCtrl  []frame.Header
 	spareLane  []laneEntry
+	flat       []byte // writeFlat's buffer, made on first use
 }
 
 // armCloseTimer bounds the final write: if the peer does not read, the
@@ -64,6 +65,7 @@ func (s *Session) sendLoop() {
 		if t := s.loop.writeTimer; t != nil {
 			t.Stop()
 		}
+		s.loop.flat = nil
 	}()
 	for {
 		select {
@@ -172,6 +174,8 @@ func (s *Session) writeBatch(b *sendBatch, extra []byte) error {
 	case len(l.bufs) == 1:
 		// One frame (a ping-pong message): write spares writev's iovec.
 		_, err = s.conn.Write(l.bufs[0])
+	case !s.vectored():
+		err = s.writeFlat(l.bufs)
 	default:
 		l.writing = l.bufs                 // WriteTo consumes its receiver; l.bufs keeps the backing array
 		_, err = l.writing.WriteTo(s.conn) // writev on a *net.TCPConn
@@ -186,6 +190,51 @@ func (s *Session) writeBatch(b *sendBatch, extra []byte) error {
 		s.stats.countSent(bytes, frames)
 	}
 	return err
+}
+
+// flatMax bounds the buffer writeFlat copies a batch into.
+const flatMax = 128 << 10
+
+// vectored says whether net.Buffers.WriteTo writes a batch to the conn in
+// one system call (writev): on a socket. Anywhere else (a security layer
+// without BuffersWriter, a pipe) it is one Write per buffer, and a frame's
+// 12-byte header becomes a record and a system call of its own.
+func (s *Session) vectored() bool {
+	switch s.conn.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	}
+	return false
+}
+
+// writeFlat writes bufs to a conn that is not vectored by copying them
+// into one buffer of up to flatMax bytes per Write: a copy costs less
+// than a record (or a system call) per buffer.
+func (s *Session) writeFlat(bufs [][]byte) error {
+	l := &s.loop
+	if l.flat == nil {
+		l.flat = make([]byte, 0, flatMax)
+	}
+	out := l.flat[:0]
+	for _, b := range bufs {
+		for len(b) > 0 {
+			n := min(len(b), flatMax-len(out))
+			out = append(out, b[:n]...)
+			b = b[n:]
+			if len(out) == flatMax {
+				if _, err := s.conn.Write(out); err != nil {
+					return err
+				}
+				out = out[:0]
+			}
+		}
+	}
+	if len(out) > 0 {
+		if _, err := s.conn.Write(out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ringSegments appends to bufs the ring bytes [head, tail): the writer
