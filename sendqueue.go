@@ -143,10 +143,6 @@ type sendBatch struct {
 	pongs, resets int
 }
 
-func (b *sendBatch) empty() bool {
-	return len(b.ctrl) == 0 && b.head == b.tail && len(b.lane) == 0
-}
-
 func (q *sendQueue) init() {
 	q.ready = make(chan struct{}, 1)
 }
@@ -388,13 +384,6 @@ func (q *sendQueue) commit(b *sendBatch, err error) {
 		q.spaceCh = nil
 	}
 	q.mu.Unlock()
-}
-
-// ownDone says whether r (nil: none) no longer needs the holder to write.
-func (q *sendQueue) ownDone(r *sendReq) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return r == nil || r.state != reqQueued
 }
 
 // leave gives the writer role up after a batch, unless more must be
