@@ -47,9 +47,11 @@ const (
 	// like a large one; a smaller ring made 1-4 KiB writes 1.6-2x slower
 	// (BenchmarkWriteSizes), since the writer then waits for every write.
 	ringSize = 256*1024 + 64*frame.HeaderSize
-	// smallWriteMax is the largest DATA payload that is copied rather
-	// than written from the caller's slice: below it the copy costs less
-	// than waiting for the write (BenchmarkWriteSizes).
+	// smallWriteMax is the largest DATA payload that may be copied into
+	// the ring while requests wait in the stream lane: a small frame (a
+	// message, a reply) does not queue behind bulk frames. A larger frame
+	// is copied only when no request waits, so that under contention every
+	// bulk writer takes its turn in the lane.
 	smallWriteMax = 8 * 1024
 	// maxBatchBytes bounds the stream-lane bytes one batch takes, so that
 	// frames queued meanwhile wait for at most this much.
@@ -108,9 +110,11 @@ type sendQueue struct {
 	ring       []byte
 	head, tail uint64
 	ringFrames int
-	// lane is the stream lane, FIFO from laneHead.
+	// lane is the stream lane, FIFO from laneHead; laneReqs counts the
+	// requests in it.
 	lane     []laneEntry
 	laneHead int
+	laneReqs int
 	// writing: the writer role is held; handoff is the waiting request
 	// whose owner it was passed to (nil: the holder is running).
 	writing bool
@@ -215,12 +219,12 @@ func (q *sendQueue) replyRoom(kind replyKind) <-chan struct{} {
 
 func (q *sendQueue) ringLenLocked() int { return int(q.tail - q.head) }
 
-// copySmallLocked copies a small DATA frame into the ring if it fits and
-// reports whether it did; direct says the caller now holds the writer role
-// and is to write it itself, else it returns at once (the holder or the
-// send loop, woken if wake, writes it).
-func (q *sendQueue) copySmallLocked(h frame.Header, payload []byte) (ok, direct, wake bool) {
-	if len(payload) > smallWriteMax || ringSize-q.ringLenLocked() < frame.HeaderSize+len(payload) {
+// copyLocked copies a DATA frame into the ring if it fits (and, above
+// smallWriteMax, no request waits) and reports whether it did; direct says
+// the caller now holds the writer role and is to write it itself, else it
+// returns at once (the holder or the send loop, woken if wake, writes it).
+func (q *sendQueue) copyLocked(h frame.Header, payload []byte) (ok, direct, wake bool) {
+	if ringSize-q.ringLenLocked() < frame.HeaderSize+len(payload) || (len(payload) > smallWriteMax && q.laneReqs > 0) {
 		return false, false, false
 	}
 	if q.ring == nil {
@@ -258,6 +262,7 @@ func (q *sendQueue) copyInLocked(p []byte) {
 func (q *sendQueue) requestLocked(r *sendReq, h frame.Header, payload []byte, ch chan struct{}) (write bool) {
 	r.state = reqQueued
 	r.ch = ch
+	q.laneReqs++
 	q.pushLaneLocked(laneEntry{h: h, payload: payload, req: r})
 	if q.writing {
 		return false
@@ -279,6 +284,7 @@ func (q *sendQueue) pushLaneLocked(e laneEntry) {
 func (q *sendQueue) withdrawLocked(r *sendReq) {
 	for i := q.laneHead; i < len(q.lane); i++ {
 		if q.lane[i].req == r {
+			q.laneReqs--
 			copy(q.lane[i:], q.lane[i+1:])
 			q.lane[len(q.lane)-1] = laneEntry{}
 			q.lane = q.lane[:len(q.lane)-1]
@@ -344,6 +350,7 @@ func (q *sendQueue) takeLocked(spare []frame.Header, spareLane []laneEntry, fina
 		bytes += frame.HeaderSize + len(e.payload)
 		if e.req != nil {
 			e.req.state = reqTaken
+			q.laneReqs--
 		}
 		lane = append(lane, e)
 	}
@@ -453,6 +460,7 @@ func (q *sendQueue) failQueuedLocked() {
 		if e.req != nil {
 			e.req.state = reqFailed
 			e.req.signal()
+			q.laneReqs--
 			continue
 		}
 		kept = append(kept, e)
@@ -490,7 +498,7 @@ func (q *sendQueue) release() {
 	q.mu.Lock()
 	q.stopped = true
 	q.failQueuedLocked()
-	q.ring, q.ctrl, q.lane, q.laneHead = nil, nil, nil, 0
+	q.ring, q.ctrl, q.lane, q.laneHead, q.laneReqs = nil, nil, nil, 0, 0
 	q.mu.Unlock()
 }
 

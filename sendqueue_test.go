@@ -71,7 +71,7 @@ func dataHeader(id uint32, p []byte) frame.Header {
 func copySmall(t *testing.T, q *sendQueue, id uint32, p []byte) {
 	t.Helper()
 	q.mu.Lock()
-	ok, direct, _ := q.copySmallLocked(dataHeader(id, p), p)
+	ok, direct, _ := q.copyLocked(dataHeader(id, p), p)
 	if direct {
 		q.writing = false
 	}
@@ -133,7 +133,7 @@ func TestSendQueueRingWrapAround(t *testing.T) {
 	for i := range 200 { // ~1.6 MB through the ring
 		p := append([]byte{byte(i)}, chunk...)
 		q.mu.Lock()
-		ok, direct, _ := q.copySmallLocked(dataHeader(3, p), p)
+		ok, direct, _ := q.copyLocked(dataHeader(3, p), p)
 		q.writing = q.writing && !direct
 		q.mu.Unlock()
 		if !ok {
@@ -149,12 +149,30 @@ func TestSendQueueRingWrapAround(t *testing.T) {
 	if q.head < ringSize {
 		t.Fatalf("the ring never wrapped (head %d)", q.head)
 	}
+}
+
+// TestSendQueueCopyBehindRequests: while a request waits in the stream
+// lane, a frame above smallWriteMax joins the lane instead of overtaking
+// it through the ring; a small one still goes through the ring.
+func TestSendQueueCopyBehindRequests(t *testing.T) {
+	q := newTestQueue()
+	big := make([]byte, smallWriteMax+1)
+	copySmall(t, q, 1, big) // nobody waits: copied
+	var r sendReq
+	request(q, &r, 3, big)
+	q.writing = false
 	q.mu.Lock()
-	ok, _, _ := q.copySmallLocked(dataHeader(3, make([]byte, smallWriteMax+1)), make([]byte, smallWriteMax+1))
+	ok, _, _ := q.copyLocked(dataHeader(5, big), big)
 	q.mu.Unlock()
 	if ok {
-		t.Fatal("a write above smallWriteMax was copied")
+		t.Fatal("a frame above smallWriteMax overtook a waiting request")
 	}
+	copySmall(t, q, 7, []byte("small"))
+	drain(t, q)
+	if r.state != reqDone {
+		t.Fatal("the request was not written")
+	}
+	copySmall(t, q, 5, big) // the lane is empty again
 }
 
 // TestSendQueueFINOrder: a FIN follows the stream's DATA, whichever lane
@@ -167,7 +185,7 @@ func TestSendQueueFINOrder(t *testing.T) {
 	q.fin(frame.New(frame.TypeWindowUpdate, frame.FlagFIN, 1, 0))
 	for range ringSize / 64 { // fill the ring: FINs still go
 		q.mu.Lock()
-		q.copySmallLocked(dataHeader(3, make([]byte, 52)), make([]byte, 52))
+		q.copyLocked(dataHeader(3, make([]byte, 52)), make([]byte, 52))
 		q.writing = false
 		q.mu.Unlock()
 	}

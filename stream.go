@@ -314,7 +314,7 @@ func (st *Stream) sendData(p []byte) (n int, err error) {
 		st.mu.Unlock()
 		return 0, st.sessionErr()
 	}
-	if ok, direct, wake := q.copySmallLocked(h, p); ok {
+	if ok, direct, wake := q.copyLocked(h, p); ok {
 		st.sendWindow -= uint32(len(p))
 		q.mu.Unlock()
 		st.mu.Unlock()

@@ -330,18 +330,23 @@ func TestStreamCloseRead(t *testing.T) {
 }
 
 // TestStreamWriteCopiesBuffer: once Write returns, the caller may reuse
-// its buffer: a small write was copied (and Write returns while the conn
-// is stalled), a large one was written from the buffer before Write
-// returned (and Write waits for the stalled conn).
+// its buffer: what fits in the send ring was copied (and Write returns
+// while the conn is stalled); beyond it, frames are written from the
+// buffer before Write returns (and Write waits for the stalled conn).
+// The peer's window (1 MiB) is larger than the ring, so the large Write
+// waits for the conn, not for the window.
 func TestStreamWriteCopiesBuffer(t *testing.T) {
-	for _, size := range []int{4 << 10, 200 << 10} {
+	for _, size := range []int{4 << 10, 512 << 10} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
-				p := startSessions(t, pair, testConfig(), testConfig())
+				scfg := testConfig()
+				scfg.InitialStreamWindowSize = 1 << 20
+				scfg.MaxStreamWindowSize = max(scfg.MaxStreamWindowSize, 1<<20)
+				p := startSessions(t, pair, testConfig(), scfg)
 				c, s := streamPair(t, p)
 				buf := patternBytes(4, size)
 				want := bytes.Clone(buf)
-				large := size > 64<<10
+				large := size > yamux.RingSize
 				if fake {
 					// Keep the data from the wire while we scribble over the buffer.
 					synctest.Wait()
