@@ -192,8 +192,12 @@ func (s *Session) writeBatch(b *sendBatch, extra []byte) error {
 	return err
 }
 
-// flatMax bounds the buffer writeFlat copies a batch into.
-const flatMax = 128 << 10
+// flatMax bounds the buffer writeFlat copies a batch into; a buffer of
+// flatDirect bytes or more that starts a Write is written as it is.
+const (
+	flatMax    = 128 << 10
+	flatDirect = 16 << 10
+)
 
 // vectored says whether net.Buffers.WriteTo writes a batch to the conn in
 // one system call (writev): on a socket. Anywhere else (a security layer
@@ -217,6 +221,13 @@ func (s *Session) writeFlat(bufs [][]byte) error {
 	}
 	out := l.flat[:0]
 	for _, b := range bufs {
+		if len(out) == 0 && len(b) >= flatDirect {
+			// A run of copied frames (the ring): already one buffer.
+			if _, err := s.conn.Write(b); err != nil {
+				return err
+			}
+			continue
+		}
 		for len(b) > 0 {
 			n := min(len(b), flatMax-len(out))
 			out = append(out, b[:n]...)
