@@ -13,14 +13,16 @@ import (
 //
 //   - control frames (SYN, ACK, WINDOW_UPDATE, RST, PING, pong, GO_AWAY),
 //     a FIFO of 12-byte headers;
-//   - small DATA frames, copied into a small byte ring so that their
-//     Write returns at once and many of them leave in one write;
-//   - the stream lane: DATA frames that stay in the caller's slice (a
-//     sendReq: the Write waits until they are written) and FINs, FIFO
-//     across streams. A stream has at most one request queued (its Writes
-//     are serialised), so the FIFO is round-robin between busy streams;
-//     a batch takes a bounded amount of it (maxBatchBytes), so a small
-//     frame waits behind at most about one frame per greedy stream.
+//   - copied DATA frames, in a byte ring: their Write returns at once,
+//     and many of them leave in one write. A frame above smallWriteMax is
+//     copied only while no request waits in the stream lane, a small one
+//     whenever it fits, so that it never queues behind bulk frames;
+//   - the stream lane: DATA frames that did not fit, written from the
+//     caller's slice (a sendReq: the Write waits until its frame is
+//     written), and FINs, FIFO across streams. A stream has at most one
+//     request queued (its Writes are serialised), so the FIFO is
+//     round-robin between busy streams; a batch takes a bounded share of
+//     it (maxBatchBytes).
 //
 // A stream's frames keep their order: each batch takes the whole ring,
 // so a copied frame always leaves no later than anything the stream
@@ -28,9 +30,9 @@ import (
 // else pending but copied frames (its Write waits for it); a FIN goes to
 // the stream lane behind the stream's request, and never blocks.
 //
-// Nobody waits for room: a small write that does not fit in the ring is
-// sent as a request instead, so a blocked writer's bytes are its own
-// buffer and the queue's memory is the ring plus one entry per stream.
+// Nobody waits for room: a frame that does not fit in the ring waits in
+// the lane in its writer's own buffer, so the queue's memory is the ring
+// plus one entry per stream.
 //
 // Writing is a role (writing), held by one goroutine at a time: a Write
 // that finds it free takes it and writes the batch itself (no hand-off to

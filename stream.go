@@ -236,10 +236,11 @@ func (st *Stream) flagsLocked() frame.Flags {
 }
 
 // Write sends b, splitting it into frames of at most MaxMessageSize and
-// never beyond the peer's window. A small b is copied and queued, and
-// Write returns at once; a larger one is written from b itself, and Write
-// returns once it has been written to the connection (b is never
-// referenced after Write returns). It blocks while the window is empty.
+// never beyond the peer's window. Frames are copied into the session's
+// send queue while it has room, and Write returns once they are queued;
+// a frame that finds it full is written from b itself, and Write returns
+// once it has been written to the connection (b is never referenced after
+// Write returns). It blocks while the window is empty.
 func (st *Stream) Write(b []byte) (int, error) {
 	st.writeMu.Lock()
 	defer st.writeMu.Unlock()
@@ -297,9 +298,10 @@ func (st *Stream) sendNotifyLocked() chan struct{} {
 
 // sendData sends one DATA frame of p (at most the send window), called
 // with st.mu held; it returns with st.mu released. The frame is queued
-// under st.mu, so a FIN asked for later follows it. A small p is copied;
-// otherwise the frame is written from p, by this goroutine if nobody else
-// is writing, else by the writer at work while this one waits. err is set
+// under st.mu, so a FIN asked for later follows it. It is copied if the
+// ring has room (sendQueue.copyLocked); otherwise it is written from p, by
+// this goroutine if nobody else is writing, else by the writer at work
+// while this one waits. err is set
 // when the frame was not sent (n is then 0): the session ended, the
 // deadline passed or the stream was reset before it was taken
 // (errWithdrawn).
