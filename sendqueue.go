@@ -44,11 +44,11 @@ import (
 // nothing of the conn: its own tests drive it directly (sendqueue_test.go).
 
 const (
-	// ringSize is the byte capacity of the copy ring: 256 KiB of small
-	// frames with their headers. A small Write that finds it full waits
-	// like a large one; a smaller ring made 1-4 KiB writes 1.6-2x slower
-	// (BenchmarkWriteSizes), since the writer then waits for every write.
-	ringSize = 256*1024 + 64*frame.HeaderSize
+	// ringSize is the byte capacity of the copy ring: four default
+	// frames. A Write that finds it full waits for its frame to be
+	// written; a 64 KiB ring made 1-4 KiB writes 1.6-2x slower
+	// (BenchmarkWriteSizes), since the writer then waited for most writes.
+	ringSize = 4 * (64*1024 + frame.HeaderSize)
 	// smallWriteMax is the largest DATA payload that may be copied into
 	// the ring while requests wait in the stream lane: a small frame (a
 	// message, a reply) does not queue behind bulk frames. A larger frame
