@@ -370,3 +370,25 @@ func TestSendQueueFinish(t *testing.T) {
 		t.Fatal("the queue accepts frames after finish")
 	}
 }
+
+// TestSendQueueSmallReserve: bulk frames that fill the ring leave room
+// for small ones, which therefore never wait behind them.
+func TestSendQueueSmallReserve(t *testing.T) {
+	q := newTestQueue()
+	big := make([]byte, 64<<10)
+	for n := 0; ; n++ {
+		q.mu.Lock()
+		ok, direct, _ := q.copyLocked(dataHeader(1, big), big)
+		q.writing = q.writing && !direct
+		q.mu.Unlock()
+		if !ok {
+			break
+		}
+		if n > ringSize/len(big) {
+			t.Fatal("bulk frames filled the whole ring")
+		}
+	}
+	for range smallReserve / (smallWriteMax + frame.HeaderSize) {
+		copySmall(t, q, 3, make([]byte, smallWriteMax))
+	}
+}
