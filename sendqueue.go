@@ -243,6 +243,11 @@ func (q *sendQueue) copyLocked(h frame.Header, payload []byte) (ok, direct, wake
 	if room < frame.HeaderSize+len(payload) {
 		return false, false, false
 	}
+	// A Write that finds other frames queued (the SYN OpenStream just
+	// queued, a window update) leaves them and its own to the send loop,
+	// already woken for them: one write for all, and this goroutine goes
+	// on at once.
+	alone := q.emptyLocked()
 	if q.ring == nil {
 		q.ring = make([]byte, ringSize)
 	}
@@ -250,7 +255,7 @@ func (q *sendQueue) copyLocked(h frame.Header, payload []byte) (ok, direct, wake
 	q.copyInLocked(payload)
 	q.ringFrames++
 	now := monoNow()
-	lone := now-q.lastSmall > int64(coalesceGap)
+	lone := alone && now-q.lastSmall > int64(coalesceGap)
 	q.lastSmall = now
 	switch {
 	case q.writing:

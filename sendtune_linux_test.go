@@ -3,13 +3,15 @@
 package yamux
 
 import (
+	"io"
 	"net"
 	"syscall"
 	"testing"
 )
 
-// TestTuneConnNotSentLowat: the first write of a session over TCP sets
-// TCP_NOTSENT_LOWAT on its socket (sendtune_linux.go).
+// TestTuneConnNotSentLowat: a TCP session that writes bulk data sets
+// TCP_NOTSENT_LOWAT on its socket, one that writes only small frames does
+// not (sendtune_linux.go).
 func TestTuneConnNotSentLowat(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,9 +45,34 @@ func TestTuneConnNotSentLowat(t *testing.T) {
 	}
 	defer server.Close()
 	defer client.Close()
-	if _, err := client.Ping(); err != nil { // one write each way
+	if _, err := client.Ping(); err != nil { // small writes only
 		t.Fatal(err)
 	}
+	if got := notSentLowatOf(t, cc); got == notSentLowat {
+		t.Fatalf("TCP_NOTSENT_LOWAT set after small writes only")
+	}
+	// Bulk data: the session tunes its socket.
+	go func() {
+		st, err := server.AcceptStream()
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, st)
+	}()
+	st, err := client.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write(make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if got := notSentLowatOf(t, cc); got != notSentLowat {
+		t.Errorf("TCP_NOTSENT_LOWAT = %d after bulk writes, want %d", got, notSentLowat)
+	}
+}
+
+func notSentLowatOf(t *testing.T, cc net.Conn) int {
+	t.Helper()
 	rc, err := cc.(*net.TCPConn).SyscallConn()
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +87,5 @@ func TestTuneConnNotSentLowat(t *testing.T) {
 	if gerr != nil {
 		t.Skipf("TCP_NOTSENT_LOWAT not readable here: %v", gerr)
 	}
-	if got != notSentLowat {
-		t.Errorf("TCP_NOTSENT_LOWAT = %d, want %d", got, notSentLowat)
-	}
+	return got
 }
