@@ -92,9 +92,7 @@ func TestProtoRemoteGoAwayError(t *testing.T) {
 }
 
 // TestProtoCloseFlushesThenGoAway: Close writes the DATA already queued,
-// then GO_AWAY(0), then closes the connection. (Small writes are what
-// Write queues and returns from; a large one returns once written, see
-// TestStreamWriteCopiesBuffer.)
+// then GO_AWAY(0), then closes the connection.
 func TestProtoCloseFlushesThenGoAway(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newRawPeer(t, false, nil)
@@ -103,10 +101,8 @@ func TestProtoCloseFlushesThenGoAway(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.oursMem().BlockWrites(true)
-		data := patternBytes(0, 48*kib)
-		for off := 0; off < len(data); off += 4 * kib {
-			writeAll(t, st, data[off:off+4*kib]) // queued, not yet on the wire
-		}
+		data := patternBytes(0, 100*kib)
+		writeAll(t, st, data) // queued, not yet on the wire
 		closed := make(chan error, 1)
 		go func() { closed <- p.S.Close() }()
 		synctest.Wait()
