@@ -1,6 +1,7 @@
 package yamux_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -56,6 +57,18 @@ func benchBulk(b *testing.B, client, server *yamux.Session, chunk int) {
 		b.Fatalf("received %d bytes, want %d", n, int64(b.N)*int64(chunk))
 	}
 	st.Close()
+}
+
+// BenchmarkWriteSizes is one stream's bulk transfer at several Write
+// sizes over TCP: below smallWriteMax a Write is copied and coalesced,
+// above it the frame is written from the caller's slice while it waits.
+func BenchmarkWriteSizes(b *testing.B) {
+	for _, size := range []int{128, 1 << 10, 4 << 10, 8 << 10, 16 << 10, 64 << 10, 256 << 10} {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			client, server := benchPair(b, testConfig())
+			benchBulk(b, client, server, size)
+		})
+	}
 }
 
 // BenchmarkRawTCP is the same transfer over the bare socket, for ratios.

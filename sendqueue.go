@@ -2,30 +2,107 @@ package yamux
 
 import (
 	"sync"
+	"time"
 
 	"github.com/yamuxgo/yamux/internal/frame"
 )
 
 // The send queue: what producers (streams, the receive loop, pings) hand
-// to the send loop, the only writer of the conn (spec.md §4.5):
+// to whoever writes the conn (spec.md §4.5). It has three lanes, written
+// in this order within a batch:
 //
-//   - control frames (SYN, ACK, WINDOW_UPDATE, RST, PING, pong, GO_AWAY) sit
-//     in a FIFO of 12-byte headers and go out ahead of data;
-//   - DATA frames and FINs are copied into a fixed-size byte ring, so Write
-//     never keeps the caller's slice, small writes coalesce, and a stream's
-//     DATA and FIN leave in order. A writer waits while the ring is full,
-//     in line: writers that found no room get it in the order they asked
-//     (sendTicket), so none is starved by luckier ones.
+//   - control frames (SYN, ACK, WINDOW_UPDATE, RST, PING, pong, GO_AWAY),
+//     a FIFO of 12-byte headers;
+//   - copied DATA frames, in a byte ring: their Write returns at once,
+//     and many of them leave in one write. A frame above smallWriteMax is
+//     copied only while no request waits in the stream lane, a small one
+//     whenever it fits, so that it never queues behind bulk frames;
+//   - the stream lane: DATA frames that did not fit, written from the
+//     caller's slice (a sendReq: the Write waits until its frame is
+//     written), and FINs, FIFO across streams. A stream has at most one
+//     request queued (its Writes are serialised), so the FIFO is
+//     round-robin between busy streams; a batch takes a bounded share of
+//     it (maxBatchBytes).
 //
-// A FIN must never block (Stream.Close never blocks), so when the ring is
-// full it waits in a small overflow list that is moved into the ring,
-// ahead of any new DATA, as room appears.
+// A stream's frames keep their order: each batch takes the whole ring,
+// so a copied frame always leaves no later than anything the stream
+// queued after it; a request is queued only when the stream has nothing
+// else pending but copied frames (its Write waits for it); a FIN goes to
+// the stream lane behind the stream's request, and never blocks.
 //
-// The queue starts no goroutine and knows nothing of the conn: its own
-// tests drive it directly (sendqueue_test.go).
+// Nobody waits for room: a frame that does not fit in the ring waits in
+// the lane in its writer's own buffer, so the queue's memory is the ring
+// plus one entry per stream.
+//
+// Writing is a role (writing), held by one goroutine at a time: a Write
+// that finds it free takes it and writes the batch itself (no hand-off to
+// another goroutine); others queue behind it. The holder looks again
+// before it leaves and passes the role on (to the oldest waiting request's
+// owner, or to the send loop) if anything is left. The send loop takes the
+// role for what no application goroutine writes: frames queued by the
+// receive loop, timers and Close. The queue starts no goroutine and knows
+// nothing of the conn: its own tests drive it directly (sendqueue_test.go).
 
-// ringSize is the byte capacity of the data ring: four default frames.
-const ringSize = 4 * (64*1024 + frame.HeaderSize)
+const (
+	// ringSize is the byte capacity of the copy ring: four default
+	// frames. A Write that finds it full waits for its frame to be
+	// written; a 64 KiB ring made 1-4 KiB writes 1.6-2x slower
+	// (BenchmarkWriteSizes), since the writer then waited for most writes.
+	ringSize = 4 * (64*1024 + frame.HeaderSize)
+	// smallWriteMax is the largest DATA payload that may be copied into
+	// the ring while requests wait in the stream lane: a small frame (a
+	// message, a reply) does not queue behind bulk frames. A larger frame
+	// is copied only when no request waits, so that under contention every
+	// bulk writer takes its turn in the lane.
+	smallWriteMax = 8 * 1024
+	// smallReserve is the part of the ring that only frames of at most
+	// smallWriteMax may fill: bulk writers that keep the ring full would
+	// otherwise send a small frame to the back of the lane, behind a frame
+	// of each of them (fairness-tcp: ping Write p99 3 ms).
+	smallReserve = 64 * 1024
+	// maxBatchBytes bounds the stream-lane bytes one batch takes, so that
+	// frames queued meanwhile wait for at most this much.
+	maxBatchBytes = 256 * 1024
+	// coalesceGap: a small Write that comes within this time of the
+	// previous one is left for the writer that follows (the send loop),
+	// so a stream of small writes coalesces; a lone one (a request, a
+	// reply) is written at once by its own goroutine.
+	coalesceGap = 2 * time.Microsecond
+)
+
+// clockBase anchors the queue's monotonic timestamps.
+var clockBase = time.Now()
+
+func monoNow() int64 { return int64(time.Since(clockBase)) }
+
+// reqState is where a request is; guarded by sendQueue.mu.
+type reqState uint8
+
+const (
+	reqIdle   reqState = iota
+	reqQueued          // in the stream lane; may be withdrawn
+	reqTaken           // in a batch being written: its owner waits for the result
+	reqDone            // written
+	reqFailed          // not written: the write failed or the session ended
+)
+
+// sendReq is a stream's DATA frame that is written from the caller's
+// slice; one per stream (Writes are serialised). Guarded by sendQueue.mu.
+type sendReq struct {
+	state reqState
+	// ch wakes the owner (the stream's sendNotify); set when it waits.
+	ch chan struct{}
+}
+
+func (r *sendReq) signal() { notify(r.ch) }
+
+// laneEntry is a stream-lane frame: a request's header and payload, or a
+// FIN (req nil, no payload).
+type laneEntry struct {
+	h       frame.Header
+	payload []byte
+	req     *sendReq
+}
 
 type sendQueue struct {
 	mu sync.Mutex // guards the fields below; taken after Session.mu or Stream.mu
@@ -34,57 +111,47 @@ type sendQueue struct {
 	// pongs and resets count the frames of ctrl queued by recvLoop in
 	// answer to the peer; bounded by maxPendingPongs and maxPendingResets.
 	pongs, resets int
-	// ring holds queued DATA and FIN bytes in [head, tail) (monotonic
-	// counters, modulo len(ring)). Allocated on first use.
+	// ring holds copied DATA frames in [head, tail) (monotonic counters,
+	// modulo len(ring)); ringFrames counts those since the last take.
+	// Allocated on first use.
 	ring       []byte
 	head, tail uint64
-	// ringFrames counts the frames put in the ring since the last take.
 	ringFrames int
-	// overflow are stream frames without payload (FIN) that found the ring
-	// full; while it is non-empty the ring counts as full.
-	overflow []frame.Header
-	// waiters are the writers waiting for ring room, first come first
-	// served.
-	waiters []*sendTicket
+	// lane is the stream lane, FIFO from laneHead; laneReqs counts the
+	// requests in it.
+	lane     []laneEntry
+	laneHead int
+	laneReqs int
+	// writing: the writer role is held; handoff is the waiting request
+	// whose owner it was passed to (nil: the holder is running).
+	writing bool
+	handoff *sendReq
+	// lastSmall is when the last small Write queued, or the last batch
+	// holding one was written (monoNow).
+	lastSmall int64
+	// writeErr is the failed write's error: nothing is written any more.
+	writeErr error
 	// spaceCh is closed when reply room is freed; nil when nobody waits.
 	spaceCh chan struct{}
 	// mode and code are the final write's, once the session is finishing.
 	finishing bool
 	mode      shutdownMode
 	code      ErrorCode
-	stopped   bool // the send loop has exited: nothing is queued any more
+	stopped   bool // the send loop has exited: nothing is written any more
 
 	// ready wakes the send loop.
 	ready chan struct{}
 }
 
-// sendTicket is a writer's place in line for ring room; a stream has one
-// (its Writes are serialised). Guarded by sendQueue.mu.
-type sendTicket struct {
-	// ch gets a token when it is this writer's turn to retry (or the
-	// session is finishing). Made once, at the ticket's first wait, and
-	// kept: waiting for room allocates nothing after that. A token left
-	// over from an earlier wait only causes one retry that finds its
-	// place in line again.
-	ch     chan struct{}
-	queued bool
-}
-
-// signal gives t's writer a token, without blocking.
-func (t *sendTicket) signal() {
-	select {
-	case t.ch <- struct{}{}:
-	default:
-	}
-}
-
-// sendBatch is what the send loop takes in one round: the control frames
-// and the ring bytes [head, tail), with the replies among them.
+// sendBatch is what one writer takes in one round: the control frames,
+// the ring bytes [head, tail) and a prefix of the stream lane.
 type sendBatch struct {
 	ctrl          []frame.Header
+	ring          []byte
 	head, tail    uint64
+	ringFrames    int
+	lane          []laneEntry
 	pongs, resets int
-	ringFrames    int // frames in [head, tail) (for Stats)
 }
 
 func (q *sendQueue) init() {
@@ -109,7 +176,19 @@ const (
 	replyReset                  // a refusal or a DATA-after-FIN RST, bounded by maxPendingResets
 )
 
+// closedLocked says whether nothing more may be queued.
+func (q *sendQueue) closedLocked() bool {
+	return q.finishing || q.writeErr != nil || q.stopped
+}
+
+// emptyLocked says whether nothing is queued.
+func (q *sendQueue) emptyLocked() bool {
+	return len(q.ctrl) == 0 && q.head == q.tail && q.laneHead == len(q.lane)
+}
+
 // control queues a control frame; kind says whether it answers the peer.
+// Whoever queues it, the send loop writes it unless a writer is at work
+// (it takes it with its next batch): the receive loop must never write.
 func (q *sendQueue) control(h frame.Header, kind replyKind) {
 	q.mu.Lock()
 	if q.finishing {
@@ -123,8 +202,11 @@ func (q *sendQueue) control(h frame.Header, kind replyKind) {
 	case replyReset:
 		q.resets++
 	}
+	idle := !q.writing
 	q.mu.Unlock()
-	q.wake()
+	if idle {
+		q.wake()
+	}
 }
 
 // replyRoom returns nil if another reply of kind may be queued, or a
@@ -144,15 +226,46 @@ func (q *sendQueue) replyRoom(kind replyKind) <-chan struct{} {
 
 func (q *sendQueue) ringLenLocked() int { return int(q.tail - q.head) }
 
-// appendRingLocked copies a header and payload into the ring; the caller
-// made sure they fit.
-func (q *sendQueue) appendRingLocked(h frame.Header, payload []byte) {
+// copyLocked copies a DATA frame into the ring if it fits (and, above
+// smallWriteMax, no request waits) and reports whether it did; direct says
+// the caller now holds the writer role and is to write it itself, else it
+// returns at once (the holder or the send loop, woken if wake, writes it).
+func (q *sendQueue) copyLocked(h frame.Header, payload []byte) (ok, direct, wake bool) {
+	room := ringSize - q.ringLenLocked()
+	if len(payload) > smallWriteMax {
+		// Bulk frames leave smallReserve of the ring to small ones, and do
+		// not overtake the requests waiting in the lane.
+		room -= smallReserve
+		if q.laneReqs > 0 {
+			return false, false, false
+		}
+	}
+	if room < frame.HeaderSize+len(payload) {
+		return false, false, false
+	}
+	// A Write that finds other frames queued (the SYN OpenStream just
+	// queued, a window update) leaves them and its own to the send loop,
+	// already woken for them: one write for all, and this goroutine goes
+	// on at once.
+	alone := q.emptyLocked()
 	if q.ring == nil {
 		q.ring = make([]byte, ringSize)
 	}
 	q.copyInLocked(h[:])
 	q.copyInLocked(payload)
 	q.ringFrames++
+	now := monoNow()
+	lone := alone && now-q.lastSmall > int64(coalesceGap)
+	q.lastSmall = now
+	switch {
+	case q.writing:
+	case lone:
+		q.writing = true
+		direct = true
+	default:
+		wake = true
+	}
+	return true, direct, wake
 }
 
 func (q *sendQueue) copyInLocked(p []byte) {
@@ -164,200 +277,276 @@ func (q *sendQueue) copyInLocked(p []byte) {
 	}
 }
 
-// writeData queues one DATA frame for stream id with as much of p as fits
-// (at least minBytes, or all of p if shorter): it returns how many bytes
-// it queued, or, when there is no room or another writer is ahead in line,
-// a channel to wait on before retrying with the same ticket. closed
-// reports that the session is finishing. The caller must leave the line
-// (leave) if it stops retrying.
-func (q *sendQueue) writeData(t *sendTicket, id uint32, flags frame.Flags, p []byte, minBytes int) (n int, wait <-chan struct{}, closed bool) {
-	q.mu.Lock()
-	if q.finishing {
-		q.mu.Unlock()
-		return 0, nil, true
+// requestLocked queues r, a DATA frame written from payload, and reports
+// whether the caller now holds the writer role (it was free) and is to
+// write it; otherwise r's owner waits (awaitRequest) on ch.
+func (q *sendQueue) requestLocked(r *sendReq, h frame.Header, payload []byte, ch chan struct{}) (write bool) {
+	r.state = reqQueued
+	r.ch = ch
+	q.laneReqs++
+	q.pushLaneLocked(laneEntry{h: h, payload: payload, req: r})
+	if q.writing {
+		return false
 	}
-	free := ringSize - q.ringLenLocked() - frame.HeaderSize
-	ahead := len(q.waiters) > 0 && q.waiters[0] != t
-	if ahead || len(q.overflow) > 0 || free < min(minBytes, len(p)) {
-		wait = q.enqueueLocked(t)
-		q.mu.Unlock()
-		return 0, wait, false
-	}
-	n = min(len(p), free)
-	q.appendRingLocked(frame.New(frame.TypeData, flags, id, uint32(n)), p[:n])
-	if t.queued { // it was our turn: the next in line may try now
-		q.leaveLocked(t)
-	}
-	q.mu.Unlock()
-	q.wake()
-	return n, nil, false
+	q.writing = true
+	return true
 }
 
-// enqueueLocked puts t in line (if it is not already) and returns the
-// channel that tells it to retry.
-func (q *sendQueue) enqueueLocked(t *sendTicket) <-chan struct{} {
-	if !t.queued {
-		t.queued = true
-		q.waiters = append(q.waiters, t)
+func (q *sendQueue) pushLaneLocked(e laneEntry) {
+	if q.laneHead > 0 && q.laneHead == len(q.lane) {
+		clear(q.lane)
+		q.lane, q.laneHead = q.lane[:0], 0
 	}
-	if t.ch == nil {
-		t.ch = make(chan struct{}, 1)
-	}
-	return t.ch
+	q.lane = append(q.lane, e)
 }
 
-// leave takes t out of the line, if it is in it: a writer that stops
-// waiting for room (deadline, reset, window exhausted) must not hold up
-// the others.
-func (q *sendQueue) leave(t *sendTicket) {
-	q.mu.Lock()
-	if t.queued {
-		q.leaveLocked(t)
-	}
-	q.mu.Unlock()
-}
-
-func (q *sendQueue) leaveLocked(t *sendTicket) {
-	for i, w := range q.waiters {
-		if w == t {
-			copy(q.waiters[i:], q.waiters[i+1:])
-			q.waiters[len(q.waiters)-1] = nil
-			q.waiters = q.waiters[:len(q.waiters)-1]
+// withdrawLocked takes r, still queued, out of the lane: its owner gives
+// up (deadline, reset) and keeps its bytes.
+func (q *sendQueue) withdrawLocked(r *sendReq) {
+	for i := q.laneHead; i < len(q.lane); i++ {
+		if q.lane[i].req == r {
+			q.laneReqs--
+			copy(q.lane[i:], q.lane[i+1:])
+			q.lane[len(q.lane)-1] = laneEntry{}
+			q.lane = q.lane[:len(q.lane)-1]
 			break
 		}
 	}
-	t.queued = false
-	q.wakeHeadLocked()
+	r.state = reqIdle
 }
 
-// wakeHeadLocked tells the first writer in line to retry.
-func (q *sendQueue) wakeHeadLocked() {
-	if len(q.waiters) == 0 {
-		return
-	}
-	q.waiters[0].signal()
-}
-
-// fin queues a payload-free stream frame behind the stream's DATA without
-// ever blocking.
+// fin queues a payload-free stream frame (FIN) behind the stream's DATA
+// without ever blocking.
 func (q *sendQueue) fin(h frame.Header) {
 	q.mu.Lock()
 	if q.finishing && (q.mode != shutdownFlush || q.stopped) {
 		q.mu.Unlock()
 		return
 	}
-	if len(q.overflow) == 0 && ringSize-q.ringLenLocked() >= frame.HeaderSize {
-		q.appendRingLocked(h, nil)
-	} else {
-		q.overflow = append(q.overflow, h)
+	q.pushLaneLocked(laneEntry{h: h})
+	idle := !q.writing
+	q.mu.Unlock()
+	if idle {
+		q.wake()
+	}
+}
+
+// acquire takes the writer role for the send loop, if it is free and
+// there is something to write.
+func (q *sendQueue) acquire() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.writing || q.closedLocked() || q.emptyLocked() {
+		return false
+	}
+	q.writing = true
+	return true
+}
+
+// take returns the next batch for the role's holder: every control frame,
+// the whole ring and the stream lane up to maxBatchBytes (at least one
+// entry); all of the lane if final. ok is false when there is nothing to
+// write, or the session is finishing (the final write takes over) or
+// broken. Taken requests are marked reqTaken. spare and spareLane are
+// recycled as the next control FIFO and lane slice.
+func (q *sendQueue) take(spare []frame.Header, spareLane []laneEntry) (b sendBatch, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closedLocked() || q.emptyLocked() {
+		return sendBatch{}, false
+	}
+	return q.takeLocked(spare, spareLane, false), true
+}
+
+func (q *sendQueue) takeLocked(spare []frame.Header, spareLane []laneEntry, final bool) sendBatch {
+	b := sendBatch{ctrl: q.ctrl, ring: q.ring, head: q.head, tail: q.tail, ringFrames: q.ringFrames, pongs: q.pongs, resets: q.resets}
+	q.ctrl = spare[:0]
+	q.ringFrames = 0
+	lane := spareLane[:0]
+	bytes := 0
+	for q.laneHead < len(q.lane) && (final || len(lane) == 0 || bytes < maxBatchBytes) {
+		e := q.lane[q.laneHead]
+		q.lane[q.laneHead] = laneEntry{}
+		q.laneHead++
+		bytes += frame.HeaderSize + len(e.payload)
+		if e.req != nil {
+			e.req.state = reqTaken
+			q.laneReqs--
+		}
+		lane = append(lane, e)
+	}
+	b.lane = lane
+	return b
+}
+
+// commit records the outcome of writing b: ring and reply room are freed,
+// and each request's owner learns whether its frame was written.
+func (q *sendQueue) commit(b *sendBatch, err error) {
+	q.mu.Lock()
+	q.pongs -= b.pongs
+	q.resets -= b.resets
+	if b.tail > q.head {
+		q.head = b.tail
+	}
+	if b.ringFrames > 0 {
+		// A small Write that follows at once is part of a stream of
+		// them, even if this batch took the writer a while.
+		q.lastSmall = monoNow()
+	}
+	state := reqDone
+	if err != nil {
+		state = reqFailed
+		if q.writeErr == nil {
+			q.writeErr = err
+		}
+	}
+	for i := range b.lane {
+		if r := b.lane[i].req; r != nil {
+			r.state = state
+			r.signal()
+		}
+		b.lane[i] = laneEntry{}
+	}
+	if q.spaceCh != nil {
+		close(q.spaceCh)
+		q.spaceCh = nil
+	}
+	q.mu.Unlock()
+}
+
+// leave gives the writer role up after a batch, unless more must be
+// written by the holder: it returns true (keep writing) when own (the
+// holder's request, nil for none) is still queued, or when the holder is
+// the send loop (loop) and frames are left that no waiting request's owner
+// would take. Otherwise the role goes to the oldest waiting request's
+// owner, or back to nobody (waking the send loop if frames are left).
+func (q *sendQueue) leave(own *sendReq, loop bool) (again bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closedLocked() {
+		q.writing = false
+		q.wake() // the send loop may be waiting for the role (finalWrite)
+		return false
+	}
+	if own != nil && own.state == reqQueued {
+		return true
+	}
+	if q.emptyLocked() {
+		q.writing = false
+		return false
+	}
+	for i := q.laneHead; i < len(q.lane); i++ {
+		if r := q.lane[i].req; r != nil && r != own {
+			q.handoff = r
+			r.signal()
+			return false
+		}
+	}
+	if loop {
+		return true
+	}
+	q.writing = false
+	q.wake()
+	return false
+}
+
+// finish marks the queue finishing with the final write's mode and code.
+// Requests still queued are failed, except that shutdownFlush writes them
+// in the final write (their owners wait for it). Called once by
+// Session.shutdown.
+func (q *sendQueue) finish(mode shutdownMode, code ErrorCode) {
+	q.mu.Lock()
+	q.finishing, q.mode, q.code = true, mode, code
+	if q.handoff != nil {
+		// The role was passed to a waiting owner that has not taken it
+		// yet: it goes back, to the final write.
+		q.handoff = nil
+		q.writing = false
+	}
+	if mode != shutdownFlush || q.writeErr != nil {
+		q.failQueuedLocked()
+	}
+	if q.spaceCh != nil {
+		close(q.spaceCh)
+		q.spaceCh = nil
 	}
 	q.mu.Unlock()
 	q.wake()
 }
 
-// take returns everything queued for one write, or ok false when there is
-// nothing to write or the session is finishing (takeFinal then takes
-// over). spare is recycled as the next control FIFO.
-func (q *sendQueue) take(spare []frame.Header) (b sendBatch, ok bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.finishing || (len(q.ctrl) == 0 && q.head == q.tail) {
-		return sendBatch{}, false
-	}
-	b = sendBatch{ctrl: q.ctrl, head: q.head, tail: q.tail, pongs: q.pongs, resets: q.resets, ringFrames: q.ringFrames}
-	q.ctrl = spare[:0]
-	q.ringFrames = 0
-	return b, true
-}
-
-// commit frees what batch b held once it is written: ring room (FINs
-// waiting in overflow move in first, then the first writer in line is
-// woken) and reply room.
-func (q *sendQueue) commit(b sendBatch) {
-	q.mu.Lock()
-	q.pongs -= b.pongs
-	q.resets -= b.resets
-	q.head = b.tail
-	q.drainOverflowLocked()
-	q.wakeHeadLocked()
-	if q.spaceCh != nil {
-		close(q.spaceCh)
-		q.spaceCh = nil
-	}
-	q.mu.Unlock()
-}
-
-// drainOverflowLocked moves FINs that found the ring full into it, in order.
-func (q *sendQueue) drainOverflowLocked() {
-	n := 0
-	for _, h := range q.overflow {
-		if ringSize-q.ringLenLocked() < frame.HeaderSize {
-			break
+// failQueuedLocked fails every queued request, leaving FINs.
+func (q *sendQueue) failQueuedLocked() {
+	kept := q.lane[:q.laneHead]
+	for _, e := range q.lane[q.laneHead:] {
+		if e.req != nil {
+			e.req.state = reqFailed
+			e.req.signal()
+			q.laneReqs--
+			continue
 		}
-		q.appendRingLocked(h, nil)
-		n++
+		kept = append(kept, e)
 	}
-	q.overflow = append(q.overflow[:0], q.overflow[n:]...)
-	if len(q.overflow) == 0 {
-		q.overflow = nil
-	}
+	clear(q.lane[len(kept):])
+	q.lane = kept
 }
 
-// ringSegments appends to bufs the ring bytes [head, tail) of a batch
-// taken earlier: the send loop reads them without the lock, since
-// producers only write beyond tail until the batch is committed.
-func (q *sendQueue) ringSegments(bufs [][]byte, head, tail uint64) [][]byte {
-	if head == tail {
-		return bufs
-	}
-	size := uint64(len(q.ring))
-	from, to := int(head%size), int(tail%size)
-	if from < to {
-		return append(bufs, q.ring[from:to])
-	}
-	return append(bufs, q.ring[from:], q.ring[:to])
-}
-
-// finish marks the queue finishing with the final write's mode and code,
-// and wakes every waiter; called once by Session.shutdown.
-func (q *sendQueue) finish(mode shutdownMode, code ErrorCode) {
+// takeFinal waits for the writer role and takes what the final write
+// sends: with shutdownFlush, everything queued. ok is false when nothing
+// may be written any more (a write failed).
+func (q *sendQueue) takeFinal() (mode shutdownMode, code ErrorCode, b sendBatch, ok bool) {
 	q.mu.Lock()
-	q.finishing, q.mode, q.code = true, mode, code
-	for _, t := range q.waiters {
-		t.signal()
+	for q.writing {
+		q.mu.Unlock()
+		<-q.ready // the holder wakes the loop when it leaves (leave)
+		q.mu.Lock()
 	}
-	if q.spaceCh != nil {
-		close(q.spaceCh)
-		q.spaceCh = nil
-	}
-	q.mu.Unlock()
-}
-
-// takeFinal takes what the final write sends: with shutdownFlush, the
-// queued frames and the overflowed FINs (in order behind the ring).
-func (q *sendQueue) takeFinal() (mode shutdownMode, code ErrorCode, b sendBatch, overflow []frame.Header) {
-	q.mu.Lock()
 	defer q.mu.Unlock()
 	mode, code = q.mode, q.code
-	b = sendBatch{ctrl: q.ctrl, head: q.head, tail: q.tail, ringFrames: q.ringFrames}
-	overflow = q.overflow
-	q.ctrl, q.overflow = nil, nil
-	q.pongs, q.resets = 0, 0
-	return mode, code, b, overflow
+	if q.writeErr != nil {
+		return mode, code, sendBatch{}, false
+	}
+	q.writing = true
+	if mode != shutdownFlush {
+		return mode, code, sendBatch{}, true
+	}
+	return mode, code, q.takeLocked(nil, nil, true), true
 }
 
 // release drops the queue's buffers when the send loop exits, so a closed
-// Session that the application still references does not pin them.
+// Session that the application still references does not pin them, and
+// fails what is left.
 func (q *sendQueue) release() {
 	q.mu.Lock()
 	q.stopped = true
-	q.ring, q.ctrl, q.overflow, q.waiters = nil, nil, nil, nil
+	q.failQueuedLocked()
+	q.ring, q.ctrl, q.lane, q.laneHead, q.laneReqs = nil, nil, nil, 0, 0
 	q.mu.Unlock()
 }
 
-// depth reports what is queued: control frames and ring bytes.
+// depth reports what is queued: control frames and FINs, and DATA bytes
+// (ring and stream lane, headers included).
 func (q *sendQueue) depth() (ctrl, data int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.ctrl) + len(q.overflow), q.ringLenLocked()
+	fins, bytes := 0, q.ringLenLocked()
+	for _, e := range q.lane[q.laneHead:] {
+		if e.req == nil {
+			fins++
+		} else {
+			bytes += frame.HeaderSize + len(e.payload)
+		}
+	}
+	return len(q.ctrl) + fins, bytes
+}
+
+// withdraw takes r back if it is still queued and reports whether it did;
+// a request already taken (or settled) is the writer's.
+func (q *sendQueue) withdraw(r *sendReq) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if r.state != reqQueued || q.handoff == r {
+		return false
+	}
+	q.withdrawLocked(r)
+	return true
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // The send queue on its own: no session, no conn, no goroutine. A test
-// plays the send loop with drain.
+// plays the writer with drain.
 
 func newTestQueue() *sendQueue {
 	q := &sendQueue{}
@@ -16,22 +16,31 @@ func newTestQueue() *sendQueue {
 	return q
 }
 
-// drain takes one batch as the send loop would and returns its bytes in
-// wire order (control first, then the ring), committing it.
+// drain takes one batch as a writer would and returns its bytes in wire
+// order (control, ring, stream lane), committing it as written.
 func drain(t *testing.T, q *sendQueue) []byte {
 	t.Helper()
-	b, ok := q.take(nil)
+	b, ok := q.take(nil, nil)
 	if !ok {
 		return nil
 	}
+	out := batchBytes(&b)
+	q.commit(&b, nil)
+	return out
+}
+
+func batchBytes(b *sendBatch) []byte {
 	var out []byte
 	for _, h := range b.ctrl {
 		out = append(out, h[:]...)
 	}
-	for _, seg := range q.ringSegments(nil, b.head, b.tail) {
+	for _, seg := range ringSegments(nil, b.ring, b.head, b.tail) {
 		out = append(out, seg...)
 	}
-	q.commit(b)
+	for _, e := range b.lane {
+		out = append(out, e.h[:]...)
+		out = append(out, e.payload...)
+	}
 	return out
 }
 
@@ -53,17 +62,58 @@ func frames(t *testing.T, wire []byte) (hs []frame.Header, bodies [][]byte) {
 	return hs, bodies
 }
 
+func dataHeader(id uint32, p []byte) frame.Header {
+	return frame.New(frame.TypeData, 0, id, uint32(len(p)))
+}
+
+// copySmall copies p as a DATA frame, expecting room; the writer role is
+// given back at once if it was taken (the test is the writer).
+func copySmall(t *testing.T, q *sendQueue, id uint32, p []byte) {
+	t.Helper()
+	q.mu.Lock()
+	ok, direct, _ := q.copyLocked(dataHeader(id, p), p)
+	if direct {
+		q.writing = false
+	}
+	q.mu.Unlock()
+	if !ok {
+		t.Fatalf("stream %d: %d bytes not copied", id, len(p))
+	}
+}
+
+// request queues p as a request of r and reports whether the caller got
+// the writer role.
+func request(q *sendQueue, r *sendReq, id uint32, p []byte) bool {
+	if r.ch == nil {
+		r.ch = make(chan struct{}, 1)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.requestLocked(r, dataHeader(id, p), p, r.ch)
+}
+
+func signalled(r *sendReq) bool {
+	select {
+	case <-r.ch:
+		return true
+	default:
+		return false
+	}
+}
+
 func TestSendQueueControlBeforeData(t *testing.T) {
 	q := newTestQueue()
-	var tk sendTicket
-	if n, _, _ := q.writeData(&tk, 1, 0, []byte("data"), 1); n != 4 {
-		t.Fatalf("writeData = %d", n)
-	}
+	var r sendReq
+	request(q, &r, 5, bytes.Repeat([]byte{5}, 2*smallWriteMax))
+	copySmall(t, q, 1, []byte("data"))
 	ping := frame.New(frame.TypePing, frame.FlagSYN, 0, 1)
 	q.control(ping, notReply)
 	hs, bodies := frames(t, drain(t, q))
-	if len(hs) != 2 || hs[0] != ping || hs[1].Type() != frame.TypeData || string(bodies[1]) != "data" {
-		t.Fatalf("batch = %v, want the PING, then the DATA", hs)
+	if len(hs) != 3 || hs[0] != ping || hs[1].StreamID() != 1 || string(bodies[1]) != "data" || hs[2].StreamID() != 5 {
+		t.Fatalf("batch = %v, want the PING, the copied DATA, then the request", hs)
+	}
+	if r.state != reqDone || !signalled(&r) {
+		t.Fatalf("request state %d after its batch was written, want done and its owner woken", r.state)
 	}
 	if out := drain(t, q); out != nil {
 		t.Fatalf("second batch %d bytes, want none", len(out))
@@ -72,38 +122,27 @@ func TestSendQueueControlBeforeData(t *testing.T) {
 
 func TestSendQueueRingWrapAround(t *testing.T) {
 	q := newTestQueue()
-	var tk sendTicket
-	chunk := bytes.Repeat([]byte{0xAB}, 40_000)
+	chunk := bytes.Repeat([]byte{0xAB}, smallWriteMax-1)
 	var want, got []byte
-	for i := range 40 { // ~1.6 MB through a 256 KiB ring
-		p := append([]byte{byte(i)}, chunk...)
-		off := 0
-		for off < len(p) {
-			n, wait, closed := q.writeData(&tk, 3, 0, p[off:], 1)
-			if closed {
-				t.Fatal("closed")
-			}
-			if wait != nil {
-				_, bodies := frames(t, drain(t, q))
-				for _, b := range bodies {
-					got = append(got, b...)
-				}
-				continue
-			}
-			off += n
-		}
-		want = append(want, p...)
-	}
-	for {
-		out := drain(t, q)
-		if out == nil {
-			break
-		}
-		_, bodies := frames(t, out)
+	collect := func() {
+		_, bodies := frames(t, drain(t, q))
 		for _, b := range bodies {
 			got = append(got, b...)
 		}
 	}
+	for i := range 200 { // ~1.6 MB through the ring
+		p := append([]byte{byte(i)}, chunk...)
+		q.mu.Lock()
+		ok, direct, _ := q.copyLocked(dataHeader(3, p), p)
+		q.writing = q.writing && !direct
+		q.mu.Unlock()
+		if !ok {
+			collect()
+			copySmall(t, q, 3, p)
+		}
+		want = append(want, p...)
+	}
+	collect()
 	if !bytes.Equal(got, want) {
 		t.Fatalf("got %d bytes back, want %d identical", len(got), len(want))
 	}
@@ -112,32 +151,57 @@ func TestSendQueueRingWrapAround(t *testing.T) {
 	}
 }
 
-func TestSendQueueFINOverflowOrder(t *testing.T) {
+// TestSendQueueCopyBehindRequests: while a request waits in the stream
+// lane, a frame above smallWriteMax joins the lane instead of overtaking
+// it through the ring; a small one still goes through the ring.
+func TestSendQueueCopyBehindRequests(t *testing.T) {
 	q := newTestQueue()
-	var tk sendTicket
-	big := make([]byte, ringSize-2*frame.HeaderSize)
-	n, _, _ := q.writeData(&tk, 1, 0, big, 1) // leaves room for one header
-	if n != len(big) {
-		t.Fatalf("writeData = %d", n)
+	big := make([]byte, smallWriteMax+1)
+	copySmall(t, q, 1, big) // nobody waits: copied
+	var r sendReq
+	request(q, &r, 3, big)
+	q.writing = false
+	q.mu.Lock()
+	ok, _, _ := q.copyLocked(dataHeader(5, big), big)
+	q.mu.Unlock()
+	if ok {
+		t.Fatal("a frame above smallWriteMax overtook a waiting request")
 	}
-	q.fin(frame.New(frame.TypeWindowUpdate, frame.FlagFIN, 1, 0)) // fits exactly
-	q.fin(frame.New(frame.TypeWindowUpdate, frame.FlagFIN, 3, 0)) // overflows
-	q.fin(frame.New(frame.TypeWindowUpdate, frame.FlagFIN, 5, 0))
-	if _, wait, _ := q.writeData(&tk, 7, 0, []byte("later"), 1); wait == nil {
-		t.Fatal("DATA queued ahead of overflowed FINs")
+	copySmall(t, q, 7, []byte("small"))
+	drain(t, q)
+	if r.state != reqDone {
+		t.Fatal("the request was not written")
 	}
-	q.leave(&tk)
+	copySmall(t, q, 5, big) // the lane is empty again
+}
+
+// TestSendQueueFINOrder: a FIN follows the stream's DATA, whichever lane
+// that DATA took, and never waits for room.
+func TestSendQueueFINOrder(t *testing.T) {
+	q := newTestQueue()
+	var r sendReq
+	copySmall(t, q, 1, []byte("first"))
+	request(q, &r, 1, make([]byte, 3*smallWriteMax))
+	q.fin(frame.New(frame.TypeWindowUpdate, frame.FlagFIN, 1, 0))
+	for range ringSize / 64 { // fill the ring: FINs still go
+		q.mu.Lock()
+		q.copyLocked(dataHeader(3, make([]byte, 52)), make([]byte, 52))
+		q.writing = false
+		q.mu.Unlock()
+	}
+	q.fin(frame.New(frame.TypeWindowUpdate, frame.FlagFIN, 3, 0))
 	hs, _ := frames(t, drain(t, q))
-	if len(hs) != 2 || hs[1].StreamID() != 1 {
-		t.Fatalf("first batch %v, want DATA 1, FIN 1", hs)
+	var one []frame.Header
+	for _, h := range hs {
+		if h.StreamID() == 1 {
+			one = append(one, h)
+		}
 	}
-	var tk2 sendTicket
-	if n, _, _ := q.writeData(&tk2, 7, 0, []byte("later"), 1); n != 5 {
-		t.Fatalf("writeData after drain = %d", n)
+	if len(one) != 3 || one[0].Length() != 5 || one[1].Length() != 3*smallWriteMax || one[2].Flags() != frame.FlagFIN {
+		t.Fatalf("stream 1 frames %v, want DATA(5), DATA(request), FIN", one)
 	}
-	hs, _ = frames(t, drain(t, q))
-	if len(hs) != 3 || hs[0].StreamID() != 3 || hs[1].StreamID() != 5 || hs[2].StreamID() != 7 {
-		t.Fatalf("second batch %v, want FIN 3, FIN 5, then DATA 7", hs)
+	if last := hs[len(hs)-1]; last.StreamID() != 3 || last.Flags() != frame.FlagFIN {
+		t.Fatalf("last frame %v, want stream 3's FIN behind its DATA", last)
 	}
 }
 
@@ -168,70 +232,163 @@ func TestSendQueueReplyBound(t *testing.T) {
 	}
 }
 
-// TestSendQueueFairness: writers that found the ring full get room in the
-// order they asked, whoever retries first.
+// TestSendQueueFairness: the stream lane is strict FIFO across streams and
+// a batch takes a bounded share of it, so a frame queued behind greedy
+// streams waits for about one frame of each, and a greedy stream that
+// queues again goes behind everyone who queued meanwhile: nobody starves.
 func TestSendQueueFairness(t *testing.T) {
 	q := newTestQueue()
-	var fill, a, b sendTicket
-	q.writeData(&fill, 1, 0, make([]byte, ringSize), 1)
-	waitA := mustWait(t, q, &a, 3)
-	waitB := mustWait(t, q, &b, 5)
-	drain(t, q)
-	select {
-	case <-waitA:
-	default:
-		t.Fatal("first in line not woken")
+	const greedy = 16
+	frame64k := make([]byte, 64<<10)
+	reqs := make([]sendReq, greedy+1)
+	for i := range greedy {
+		request(q, &reqs[i], uint32(2*i+1), frame64k)
 	}
-	select {
-	case <-waitB:
-		t.Fatal("second in line woken before the first had its turn")
-	default:
+	small := &reqs[greedy]
+	request(q, small, 99, make([]byte, 2*smallWriteMax))
+	var order []uint32
+	for batches := 0; small.state == reqQueued; batches++ {
+		if batches > greedy {
+			t.Fatal("the frame behind the greedy streams starved")
+		}
+		b, ok := q.take(nil, nil)
+		if !ok {
+			t.Fatal("nothing to take while requests are queued")
+		}
+		if n := len(batchBytes(&b)); n > maxBatchBytes+64<<10+frame.HeaderSize {
+			t.Fatalf("a batch of %d B, want at most maxBatchBytes plus one frame", n)
+		}
+		for _, e := range b.lane {
+			order = append(order, e.h.StreamID())
+		}
+		q.commit(&b, nil)
+		// Each greedy stream whose frame was written queues its next one.
+		for i := range greedy {
+			if reqs[i].state == reqDone {
+				request(q, &reqs[i], uint32(2*i+1), frame64k)
+			}
+		}
 	}
-	// B retries first: not its turn.
-	if n, wait, _ := q.writeData(&b, 5, 0, []byte("b"), 1); n != 0 || wait == nil {
-		t.Fatalf("B jumped the line: n %d", n)
+	for i, id := range order[:greedy] {
+		if id != uint32(2*i+1) {
+			t.Fatalf("written in order %v, want FIFO", order)
+		}
 	}
-	if n, _, _ := q.writeData(&a, 3, 0, []byte("a"), 1); n != 1 {
-		t.Fatalf("A's turn: n %d", n)
-	}
-	if n, _, _ := q.writeData(&b, 5, 0, []byte("b"), 1); n != 1 {
-		t.Fatalf("B after A: n %d", n)
-	}
-	// A writer that gives up does not hold up the next.
-	var c, d sendTicket
-	q.writeData(&fill, 1, 0, make([]byte, ringSize), 1)
-	mustWait(t, q, &c, 7)
-	waitD := mustWait(t, q, &d, 9)
-	q.leave(&c)
-	drain(t, q)
-	select {
-	case <-waitD:
-	default:
-		t.Fatal("the writer behind one that left was not woken")
+	if order[greedy] != 99 {
+		t.Fatalf("written in order %v, want stream 99 right after one frame of each greedy stream", order)
 	}
 }
 
-func mustWait(t *testing.T, q *sendQueue, tk *sendTicket, id uint32) <-chan struct{} {
-	t.Helper()
-	n, wait, _ := q.writeData(tk, id, 0, []byte("x"), 1)
-	if n != 0 || wait == nil {
-		t.Fatalf("stream %d: queued %d with a full ring", id, n)
-	}
-	return wait
-}
-
-func TestSendQueueFinishWakesWriters(t *testing.T) {
+// TestSendQueueWriterRole: the first writer takes the role; one that comes
+// while it is held queues, and the role is handed to it when the holder
+// leaves with its own frame written.
+func TestSendQueueWriterRole(t *testing.T) {
 	q := newTestQueue()
-	var fill, a sendTicket
-	q.writeData(&fill, 1, 0, make([]byte, ringSize), 1)
-	wait := mustWait(t, q, &a, 3)
-	q.finish(shutdownFlush, CodeNormal)
-	select {
-	case <-wait:
-	default:
-		t.Fatal("finish did not wake the writer")
+	var a, b sendReq
+	if !request(q, &a, 1, make([]byte, 2*smallWriteMax)) {
+		t.Fatal("the first writer did not get the role")
 	}
-	if _, _, closed := q.writeData(&a, 3, 0, []byte("x"), 1); !closed {
-		t.Fatal("writeData after finish not closed")
+	if request(q, &b, 3, make([]byte, 2*smallWriteMax)) {
+		t.Fatal("a second writer got the role while it was held")
+	}
+	bt, _ := q.take(nil, nil)
+	if bt.lane[0].req != &a || a.state != reqTaken {
+		t.Fatal("a's frame not taken first")
+	}
+	if q.withdraw(&a) {
+		t.Fatal("a frame being written was withdrawn")
+	}
+	q.commit(&bt, nil)
+	// Before a's batch was taken, b was in it too (bounded by bytes, not
+	// frames): queue c behind to see the handoff.
+	var c sendReq
+	request(q, &c, 5, make([]byte, 2*smallWriteMax))
+	if again := q.leave(&a, false); again {
+		t.Fatal("the holder kept writing after its own frame was written")
+	}
+	if q.handoff != &c || !q.writing || !signalled(&c) {
+		t.Fatal("the role was not handed to the waiting writer")
+	}
+	q.handoff = nil // c takes it
+	bt, _ = q.take(nil, nil)
+	q.commit(&bt, nil)
+	if again := q.leave(&c, false); again || q.writing {
+		t.Fatal("the role was not given up with nothing left")
+	}
+	// A request not yet taken may be withdrawn; it is then not written.
+	var d sendReq
+	request(q, &d, 7, []byte("withdrawn"))
+	q.writing = false
+	if !q.withdraw(&d) {
+		t.Fatal("a queued request was not withdrawn")
+	}
+	if out := drain(t, q); out != nil {
+		t.Fatalf("a withdrawn request was written: %d bytes", len(out))
+	}
+}
+
+func TestSendQueueFinish(t *testing.T) {
+	q := newTestQueue()
+	var a sendReq
+	request(q, &a, 3, make([]byte, 2*smallWriteMax))
+	q.writing = false
+	q.fin(frame.New(frame.TypeWindowUpdate, frame.FlagFIN, 5, 0))
+	q.finish(shutdownGoAway, CodeProtocolError)
+	if a.state != reqFailed || !signalled(&a) {
+		t.Fatal("finish did not fail the queued request and wake its writer")
+	}
+	if _, ok := q.take(nil, nil); ok {
+		t.Fatal("a batch taken after finish")
+	}
+
+	// shutdownFlush: the queued request goes in the final write.
+	q = newTestQueue()
+	var b sendReq
+	request(q, &b, 3, make([]byte, 2*smallWriteMax))
+	q.writing = false
+	q.fin(frame.New(frame.TypeWindowUpdate, frame.FlagFIN, 3, 0))
+	q.finish(shutdownFlush, CodeNormal)
+	if b.state != reqQueued {
+		t.Fatalf("request state %d after finish(flush), want still queued", b.state)
+	}
+	mode, _, bt, ok := q.takeFinal()
+	if !ok || mode != shutdownFlush {
+		t.Fatal("takeFinal refused")
+	}
+	hs, _ := frames(t, batchBytes(&bt))
+	if len(hs) != 2 || hs[0].Type() != frame.TypeData || hs[1].Flags() != frame.FlagFIN {
+		t.Fatalf("final batch %v, want the DATA, then the FIN", hs)
+	}
+	q.commit(&bt, nil)
+	if b.state != reqDone {
+		t.Fatal("the flushed request was not marked written")
+	}
+	q.mu.Lock()
+	closed := q.closedLocked()
+	q.mu.Unlock()
+	if !closed {
+		t.Fatal("the queue accepts frames after finish")
+	}
+}
+
+// TestSendQueueSmallReserve: bulk frames that fill the ring leave room
+// for small ones, which therefore never wait behind them.
+func TestSendQueueSmallReserve(t *testing.T) {
+	q := newTestQueue()
+	big := make([]byte, 64<<10)
+	for n := 0; ; n++ {
+		q.mu.Lock()
+		ok, direct, _ := q.copyLocked(dataHeader(1, big), big)
+		q.writing = q.writing && !direct
+		q.mu.Unlock()
+		if !ok {
+			break
+		}
+		if n > ringSize/len(big) {
+			t.Fatal("bulk frames filled the whole ring")
+		}
+	}
+	for range smallReserve / (smallWriteMax + frame.HeaderSize) {
+		copySmall(t, q, 3, make([]byte, smallWriteMax))
 	}
 }

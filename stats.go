@@ -4,8 +4,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/yamuxgo/yamux/internal/frame"
 )
 
 // SessionStats is a snapshot of a session's counters, returned by
@@ -60,7 +58,8 @@ type SessionStats struct {
 	ReplyPauses uint64
 
 	// SendQueueFrames and SendQueueBytes are what waits in the send queue
-	// now: control frames, and DATA/FIN bytes in the ring.
+	// now: control frames and FINs, and DATA bytes (headers included),
+	// copied or waiting in their writers' buffers.
 	SendQueueFrames int
 	SendQueueBytes  int
 	// RecvWindowGranted counts the receive-window credit granted to the
@@ -97,10 +96,9 @@ func (c *sessionStats) goAway(sent bool, code ErrorCode) {
 }
 
 // countSent accounts for one batch written to the conn.
-func (c *sessionStats) countSent(b sendBatch, extra []byte) {
-	bytes := uint64(len(b.ctrl)*frame.HeaderSize) + (b.tail - b.head) + uint64(len(extra))
+func (c *sessionStats) countSent(bytes uint64, frames int) {
 	c.bytesSent.Add(bytes)
-	c.framesSent.Add(uint64(len(b.ctrl)+b.ringFrames) + uint64(len(extra)/frame.HeaderSize))
+	c.framesSent.Add(uint64(frames))
 }
 
 // Stats returns a snapshot of the session's counters. It is cheap enough

@@ -2,7 +2,6 @@ package yamux
 
 import (
 	"io"
-	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -23,9 +22,10 @@ type Stream struct {
 
 	// writeMu serialises Write calls, so one Write's frames stay together.
 	writeMu sync.Mutex
-	// ticket is the stream's place in line for send-queue room (guarded
-	// by the queue; one per stream, since Writes are serialised).
-	ticket sendTicket
+	// req is the stream's DATA frame written from the caller's slice
+	// (guarded by the send queue; one per stream, since Writes are
+	// serialised).
+	req sendReq
 
 	// Guarded by mu.
 	mu         sync.Mutex
@@ -49,18 +49,14 @@ type Stream struct {
 	buf          recvBuffer
 	openTimer    *time.Timer
 	closeTimer   *time.Timer
-	// appending: a Write is copying DATA into the send queue without mu;
-	// a FIN asked for meanwhile waits in finPending/finFlags.
-	appending  bool
-	finPending bool
-	finFlags   frame.Flags
 
 	// rw is what waiting Reads leave with the stream (readWait), made on
 	// the first wait: an idle stream holds none of it.
 	rw *readWait
-	// 1-buffered wake-ups. recvNotify wakes the Read holding the read
-	// turn (readWait); it is made on the first wait, under mu, and read
-	// under mu by whoever notifies it (nil: nobody has waited yet).
+	// 1-buffered wake-ups, both made on the first wait, under mu, and read
+	// under mu by whoever notifies them (nil: nobody has waited yet, and
+	// notifying does nothing). recvNotify wakes the Read holding the read
+	// turn (readWait); sendNotify a blocked Write (sendNotifyLocked).
 	recvNotify chan struct{}
 	sendNotify chan struct{}
 
@@ -90,7 +86,6 @@ func newStream(s *Session, id uint32, hs handshake) *Stream {
 		hs:         hs,
 		sendWindow: initialWindow,
 		recv:       newRecvWindow(s.config.InitialStreamWindowSize),
-		sendNotify: make(chan struct{}, 1),
 	}
 	if hs == hsSynSent {
 		// Our SYN announces the larger window, if configured.
@@ -310,110 +305,6 @@ func (st *Stream) flagsLocked() frame.Flags {
 	return 0
 }
 
-// Write sends b, splitting it into frames of at most MaxMessageSize and
-// never beyond the peer's window. It returns once b is queued (copied); it
-// blocks while the window or the session's send queue is full.
-func (st *Stream) Write(b []byte) (int, error) {
-	st.writeMu.Lock()
-	defer st.writeMu.Unlock()
-	s := st.session
-	// inLine: this Write holds a place in the send queue's line for room,
-	// which it must give up when it returns (only a Write that had to wait
-	// for room takes the queue's lock for it).
-	inLine := false
-	defer func() {
-		if inLine {
-			s.send.leave(&st.ticket)
-		}
-	}()
-	maxMsg := s.config.MaxMessageSize
-	total := 0
-	for {
-		if total > 0 && len(b) == 0 {
-			// Everything is queued: what happens to the stream from now on
-			// (a reset racing in) is the next call's business.
-			return total, nil
-		}
-		if st.writeDeadline.passed() {
-			return total, ErrTimeout
-		}
-		st.mu.Lock()
-		if err := st.writableLocked(); err != nil {
-			reset := st.state == StateReset
-			st.mu.Unlock()
-			if reset {
-				st.observe()
-			}
-			return total, err
-		}
-		if len(b) == 0 {
-			st.mu.Unlock()
-			return total, nil
-		}
-		var wait <-chan struct{}
-		if st.sendWindow == 0 {
-			st.mu.Unlock()
-			if inLine { // waiting for the peer, not for room
-				s.send.leave(&st.ticket)
-				inLine = false
-			}
-			wait = st.sendNotify
-		} else {
-			n, qwait, closed := st.queueData(b[:min(len(b), maxMsg, int(st.sendWindow))])
-			if closed {
-				return total, s.err()
-			}
-			total += n
-			b = b[n:]
-			if qwait == nil {
-				continue
-			}
-			inLine = true
-			wait = qwait
-		}
-		select {
-		case <-wait:
-		case <-st.sendNotify:
-		case <-st.writeDeadline.wait():
-		case <-s.done: // the stream is Reset by now: the loop returns
-		}
-	}
-}
-
-// queueData queues one DATA frame of p (at most the send window) and
-// returns with st.mu released. The window is reserved under st.mu, but
-// the bytes are copied into the send queue without it, so a large Write
-// never holds up the receive loop's delivery to this stream; a FIN asked
-// for meanwhile (CloseWrite) waits for the copy (appending), so it still
-// follows the DATA.
-func (st *Stream) queueData(p []byte) (n int, wait <-chan struct{}, closed bool) {
-	want := len(p)
-	st.sendWindow -= uint32(want)
-	flags := st.flagsLocked()
-	st.appending = true
-	st.mu.Unlock()
-
-	n, wait, closed = st.session.send.writeData(&st.ticket, st.id, flags, p, min(want, minMessageSize))
-
-	st.mu.Lock()
-	st.appending = false
-	if back := uint64(want - n); back > 0 {
-		st.sendWindow = uint32(min(uint64(st.sendWindow)+back, math.MaxUint32))
-	}
-	if n == 0 && flags&frame.FlagACK != 0 {
-		// The ACK this frame was to carry goes on its own.
-		st.session.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0), notReply)
-	}
-	if st.finPending {
-		st.finPending = false
-		if st.state != StateReset { // a RST since makes the FIN moot
-			st.session.send.fin(frame.New(frame.TypeWindowUpdate, st.finFlags, st.id, 0))
-		}
-	}
-	st.mu.Unlock()
-	return n, wait, closed
-}
-
 // writableLocked says whether DATA may be sent now.
 func (st *Stream) writableLocked() error {
 	switch {
@@ -442,13 +333,8 @@ func (st *Stream) CloseWrite() error {
 }
 
 // finLocked queues our FIN (flags include it) behind the stream's DATA:
-// at once, or, while a Write is copying its DATA into the send queue, as
-// soon as that copy is done (queueData).
+// Write queues its frames under mu too.
 func (st *Stream) finLocked(flags frame.Flags) {
-	if st.appending {
-		st.finPending, st.finFlags = true, flags
-		return
-	}
 	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
 }
 
@@ -524,7 +410,9 @@ func (st *Stream) SetReadDeadline(t time.Time) error {
 // that times out has queued only whole frames.
 func (st *Stream) SetWriteDeadline(t time.Time) error {
 	st.writeDeadline.set(t)
+	st.mu.Lock()
 	notify(st.sendNotify)
+	st.mu.Unlock()
 	return nil
 }
 

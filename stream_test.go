@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -328,34 +329,62 @@ func TestStreamCloseRead(t *testing.T) {
 	})
 }
 
+// TestStreamWriteCopiesBuffer: once Write returns, the caller may reuse
+// its buffer: what fits in the send ring was copied (and Write returns
+// while the conn is stalled); beyond it, frames are written from the
+// buffer before Write returns (and Write waits for the stalled conn).
+// The peer's window (1 MiB) is larger than the ring, so the large Write
+// waits for the conn, not for the window.
 func TestStreamWriteCopiesBuffer(t *testing.T) {
-	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
-		p := startSessions(t, pair, testConfig(), testConfig())
-		c, s := streamPair(t, p)
-		buf := patternBytes(4, 200<<10)
-		want := bytes.Clone(buf)
-		if fake {
-			// Keep the data queued while we scribble over the buffer.
-			synctest.Wait()
-			memOf(t, p.cconn).BlockWrites(true)
-		}
-		if n, err := c.Write(buf); n != len(buf) || err != nil {
-			t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(buf))
-		}
-		for i := range buf {
-			buf[i] ^= 0xff
-		}
-		if fake {
-			memOf(t, p.cconn).BlockWrites(false)
-		}
-		got := make([]byte, len(want))
-		if _, err := io.ReadFull(s, got); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("peer received bytes changed after Write returned, want the bytes as they were at the Write")
-		}
-	})
+	for _, size := range []int{4 << 10, 512 << 10} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+				scfg := testConfig()
+				scfg.InitialStreamWindowSize = 1 << 20
+				scfg.MaxStreamWindowSize = max(scfg.MaxStreamWindowSize, 1<<20)
+				p := startSessions(t, pair, testConfig(), scfg)
+				c, s := streamPair(t, p)
+				buf := patternBytes(4, size)
+				want := bytes.Clone(buf)
+				large := size > yamux.RingSize
+				if fake {
+					// Keep the data from the wire while we scribble over the buffer.
+					synctest.Wait()
+					memOf(t, p.cconn).BlockWrites(true)
+				}
+				write := goCall(func() error {
+					n, err := c.Write(buf)
+					if n != len(buf) || err != nil {
+						return fmt.Errorf("Write = %d, %v; want %d, nil", n, err, len(buf))
+					}
+					return nil
+				})
+				if fake {
+					synctest.Wait()
+					if large {
+						expectBlocked(t, write, "Write of a large buffer on a stalled conn")
+						memOf(t, p.cconn).BlockWrites(false)
+					}
+				}
+				if res := waitCall(t, write, "Write"); res.err != nil {
+					t.Fatal(res.err)
+				}
+				for i := range buf {
+					buf[i] ^= 0xff
+				}
+				if fake && !large {
+					memOf(t, p.cconn).BlockWrites(false)
+				}
+				got := make([]byte, len(want))
+				if _, err := io.ReadFull(s, got); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("peer received bytes changed after Write returned, want the bytes as they were at the Write")
+				}
+			})
+		})
+	}
 }
 
 func TestStreamConcurrentWritesDoNotInterleave(t *testing.T) {

@@ -1,0 +1,217 @@
+package yamux
+
+import (
+	"errors"
+	"math"
+
+	"github.com/yamuxgo/yamux/internal/frame"
+)
+
+// A stream's send side: Write, and how its frames go through the send
+// queue (sendqueue.go).
+
+// Write sends b, splitting it into frames of at most MaxMessageSize and
+// never beyond the peer's window. Frames are copied into the session's
+// send queue while it has room, and Write returns once they are queued;
+// a frame that finds it full is written from b itself, and Write returns
+// once it has been written to the connection (b is never referenced after
+// Write returns). It blocks while the window is empty.
+func (st *Stream) Write(b []byte) (int, error) {
+	st.writeMu.Lock()
+	defer st.writeMu.Unlock()
+	s := st.session
+	maxMsg := s.config.MaxMessageSize
+	total := 0
+	for {
+		if total > 0 && len(b) == 0 {
+			// Everything is queued: what happens to the stream from now on
+			// (a reset racing in) is the next call's business.
+			return total, nil
+		}
+		if st.writeDeadline.passed() {
+			return total, ErrTimeout
+		}
+		st.mu.Lock()
+		if err := st.writableLocked(); err != nil {
+			reset := st.state == StateReset
+			st.mu.Unlock()
+			if reset {
+				st.observe()
+			}
+			return total, err
+		}
+		if len(b) == 0 {
+			st.mu.Unlock()
+			return total, nil
+		}
+		if st.sendWindow == 0 {
+			wait := st.sendNotifyLocked()
+			st.mu.Unlock()
+			select {
+			case <-wait:
+			case <-st.writeDeadline.wait():
+			case <-s.done: // the stream is Reset by now: the loop returns
+			}
+			continue
+		}
+		n, err := st.sendData(b[:min(len(b), maxMsg, int(st.sendWindow))])
+		total += n
+		b = b[n:]
+		if err != nil && err != errWithdrawn {
+			return total, err
+		}
+	}
+}
+
+// sendNotifyLocked returns the stream's send wake-up, made on first use.
+func (st *Stream) sendNotifyLocked() chan struct{} {
+	if st.sendNotify == nil {
+		st.sendNotify = make(chan struct{}, 1)
+	}
+	return st.sendNotify
+}
+
+// sendData sends one DATA frame of p (at most the send window), called
+// with st.mu held; it returns with st.mu released. The frame is queued
+// under st.mu, so a FIN asked for later follows it. It is copied if the
+// ring has room (sendQueue.copyLocked); otherwise it is written from p, by
+// this goroutine if nobody else is writing, else by the writer at work
+// while this one waits. err is set
+// when the frame was not sent (n is then 0): the session ended, the
+// deadline passed or the stream was reset before it was taken
+// (errWithdrawn).
+func (st *Stream) sendData(p []byte) (n int, err error) {
+	s := st.session
+	q := &s.send
+	flags := st.flagsLocked()
+	h := frame.New(frame.TypeData, flags, st.id, uint32(len(p)))
+	q.mu.Lock()
+	if q.closedLocked() {
+		q.mu.Unlock()
+		st.mu.Unlock()
+		return 0, st.sessionErr()
+	}
+	if ok, direct, wake := q.copyLocked(h, p); ok {
+		st.sendWindow -= uint32(len(p))
+		q.mu.Unlock()
+		st.mu.Unlock()
+		if direct {
+			s.writeRounds(nil, false)
+		} else if wake {
+			q.wake()
+		}
+		return len(p), nil
+	}
+	r := &st.req
+	ch := st.sendNotify
+	if q.writing {
+		ch = st.sendNotifyLocked()
+	}
+	write := q.requestLocked(r, h, p, ch)
+	st.sendWindow -= uint32(len(p))
+	q.mu.Unlock()
+	st.mu.Unlock()
+	if write {
+		s.writeRounds(r, false)
+	}
+	if err = st.awaitRequest(r); err == nil {
+		return len(p), nil
+	}
+	st.mu.Lock()
+	st.sendWindow = uint32(min(uint64(st.sendWindow)+uint64(len(p)), math.MaxUint32))
+	if flags&frame.FlagACK != 0 && st.state != StateReset {
+		// The ACK this frame was to carry goes on its own.
+		q.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0), notReply)
+	}
+	st.mu.Unlock()
+	return 0, err
+}
+
+// sessionErr is what a Write returns when the session has ended (or is
+// ending) under it: the session's error once recorded.
+func (st *Stream) sessionErr() error {
+	s := st.session
+	if err := s.err(); err != nil {
+		return err
+	}
+	<-s.done // a write failed: the session ends within a bounded time
+	return s.err()
+}
+
+// awaitRequest waits until r has been written (nil) or not: it may be
+// withdrawn while still queued (errWithdrawn: the deadline passed or the
+// stream was reset), but once a writer has taken it only the write's
+// outcome ends the wait, so the caller's slice is not referenced after
+// Write returns. The writer role may be handed to this goroutine
+// meanwhile; it then writes.
+func (st *Stream) awaitRequest(r *sendReq) error {
+	s := st.session
+	q := &s.send
+	done := s.done
+	for {
+		q.mu.Lock()
+		if q.handoff == r {
+			q.handoff = nil
+			q.mu.Unlock()
+			s.writeRounds(r, false)
+			continue
+		}
+		var deadline <-chan struct{}
+		queued := false
+		switch r.state {
+		case reqDone:
+			r.state = reqIdle
+			q.mu.Unlock()
+			return nil
+		case reqFailed:
+			r.state = reqIdle
+			q.mu.Unlock()
+			return st.sessionErr()
+		case reqTaken:
+			done = nil // only the write's outcome ends the wait
+		default:
+			queued = true
+			deadline = st.writeDeadline.wait()
+		}
+		ch := r.ch
+		q.mu.Unlock()
+		if ch == nil {
+			// This goroutine wrote, and its request is still queued only
+			// because the session is finishing: the final write or the end
+			// of the send loop settles it.
+			st.mu.Lock()
+			ch = st.sendNotifyLocked()
+			st.mu.Unlock()
+			q.mu.Lock()
+			r.ch = ch
+			q.mu.Unlock()
+			continue
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+		case <-done:
+			done = nil // finish failed r, or the final write settles it
+		}
+		if queued && st.withdrawable() && q.withdraw(r) {
+			return errWithdrawn
+		}
+	}
+}
+
+// errWithdrawn: a Write took its frame back before it was written; the
+// Write loop finds out why (deadline, reset).
+var errWithdrawn = errors.New("yamux: frame withdrawn")
+
+// withdrawable says whether a queued frame of this Write may be taken
+// back: its deadline passed or the stream was reset. A stream reset by the
+// session's end keeps it: the final write (shutdownFlush) or the end of
+// the send queue settles it.
+func (st *Stream) withdrawable() bool {
+	if st.writeDeadline.passed() {
+		return true
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.state == StateReset && st.cause != causeSessionEnd
+}
