@@ -249,7 +249,7 @@ func (q *sendQueue) copyLocked(h frame.Header, payload []byte) (ok, direct, wake
 	// on at once.
 	alone := q.emptyLocked()
 	if q.ring == nil {
-		q.ring = make([]byte, ringSize)
+		q.ring = *ringPool.Get().(*[]byte)
 	}
 	q.copyInLocked(h[:])
 	q.copyInLocked(payload)
@@ -519,6 +519,13 @@ func (q *sendQueue) release() {
 	q.mu.Lock()
 	q.stopped = true
 	q.failQueuedLocked()
+	if q.ring != nil {
+		// Nobody writes any more (the role is the send loop's for good,
+		// or a write failed and take refuses), so no batch still reads
+		// the ring.
+		ring := q.ring
+		ringPool.Put(&ring)
+	}
 	q.ring, q.ctrl, q.lane, q.laneHead, q.laneReqs = nil, nil, nil, 0, 0
 	q.mu.Unlock()
 }
@@ -550,3 +557,12 @@ func (q *sendQueue) withdraw(r *sendReq) bool {
 	q.withdrawLocked(r)
 	return true
 }
+
+// ringPool recycles copy rings between sessions: allocating and zeroing
+// 256 KiB on the first Write of every session was a large share of a dial
+// (open a session, echo a byte, close), on both ends. Pointers, so that Put
+// allocates nothing.
+var ringPool = sync.Pool{New: func() any {
+	ring := make([]byte, ringSize)
+	return &ring
+}}
