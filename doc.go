@@ -28,19 +28,26 @@
 // # Concurrency
 //
 // A session runs exactly two goroutines: a receive loop, the only reader of
-// the connection, and a send loop, the only writer, which writes all queued
-// frames in one batch: one writev on a socket, one WriteBuffers call on a
-// connection that implements BuffersWriter (a security layer such as
-// noise.Conn, which seals the batch into as few records as it can). There is no goroutine per stream, per open or per
+// the connection, and a send loop. Writes to the connection are serialised
+// by a writer role rather than owned by one goroutine: a Write that finds
+// nobody writing takes the role and writes everything queued itself, so a
+// message costs no hand-off; the send loop writes what the receive loop
+// queues (window updates, pongs, resets: the receive loop never writes) and
+// the final frames. Each batch is one writev on a socket, or one
+// WriteBuffers call on a connection that implements BuffersWriter (a
+// security layer such as noise.Conn, which seals the batch into as few
+// records as it can). There is no goroutine per stream, per open or per
 // ping. A stream is state and buffers: for each frame the receive loop asks
 // the stream what it means (deliver so many bytes, discard them, answer
-// with RST, release the stream) and does the reading and replying itself.
-// Producers hand frames to the send queue: control frames (window updates,
-// pings, resets, GO_AWAY) are written ahead of queued data. Write copies
-// the caller's bytes into the queue's bounded ring and returns; it blocks
-// while the peer's window or the ring is full, and writers waiting for
-// room get it in turn. The receive loop never stops reading for a peer
-// that behaves like us: replies are bounded above what such a peer can
+// with RST, release the stream) and does the reading and replying itself;
+// a Read already waiting gets the bytes straight into its slice.
+// Control frames (window updates, pings, resets, GO_AWAY) are written
+// ahead of queued data. Write copies the caller's bytes into the queue's
+// bounded ring while it has room and returns; a frame that does not fit
+// is written from the caller's slice, in FIFO order across streams, and
+// that Write returns once it is written. Write blocks while the peer's
+// window is empty. The receive loop never stops reading for a peer that
+// behaves like us: replies are bounded above what such a peer can
 // cause. All methods of Session and Stream are safe for concurrent use;
 // concurrent Writes on one stream are serialised, so their frames never
 // interleave. Session.Stats reports the session's counters.
