@@ -35,6 +35,7 @@ test: test-p2pmux
 	$(GO) test -race -shuffle=on -count=1 ./...
 	# Allocation counts need sync.Pool intact, which -race is not.
 	$(GO) test -count=1 -run='NoAllocs' ./noise/
+	$(GO) test -count=1 -run='SteadyStateAllocs|Allocs' .
 
 # The go-libp2p adapter is its own module (go-libp2p stays out of the root
 # go.mod): go-libp2p's muxer testsuite and host-to-host interop, under -race.
