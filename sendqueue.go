@@ -546,6 +546,88 @@ func (q *sendQueue) depth() (ctrl, data int) {
 	return len(q.ctrl) + fins, bytes
 }
 
+// dataOutcome is what became of a DATA frame handed to the queue
+// (queueData), and so what its Write does next.
+type dataOutcome uint8
+
+const (
+	dataClosed         dataOutcome = iota // not queued: the session is ending or a write failed
+	dataCopied                            // copied into the ring: the Write goes on at once
+	dataCopiedWrite                       // copied, and the caller now holds the writer role: it writes
+	dataRequested                         // queued as a request from the caller's slice: the owner waits (requestStatus)
+	dataRequestedWrite                    // queued as a request, and the caller holds the writer role: it writes
+	dataNeedChan                          // not queued: a request must wait and ch was nil; call again with a channel
+)
+
+// queueData hands one DATA frame of stream request r to the queue: copied
+// into the ring if it fits (copyLocked), else queued as r, pointing into
+// payload. ch is what r's owner waits on; it may be nil only while the
+// writer role is free (the owner then writes itself).
+func (q *sendQueue) queueData(r *sendReq, h frame.Header, payload []byte, ch chan struct{}) dataOutcome {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closedLocked() {
+		return dataClosed
+	}
+	if ok, direct, wake := q.copyLocked(h, payload); ok {
+		switch {
+		case direct:
+			return dataCopiedWrite
+		case wake:
+			q.wake()
+		}
+		return dataCopied
+	}
+	if q.writing && ch == nil {
+		return dataNeedChan
+	}
+	if q.requestLocked(r, h, payload, ch) {
+		return dataRequestedWrite
+	}
+	return dataRequested
+}
+
+// reqStatus is where a request stands for its owner (requestStatus).
+type reqStatus uint8
+
+const (
+	statusQueued  reqStatus = iota // in the lane: its owner may withdraw it
+	statusTaken                    // being written: only the write's outcome ends the wait
+	statusDone                     // written
+	statusFailed                   // not written
+	statusHandoff                  // the writer role was passed to its owner: it writes now
+)
+
+// requestStatus reports where r stands, and settles it: a written or
+// failed request becomes idle again, and a hand-off is taken by the
+// owner. ch is the channel r's owner waits on (nil: none set yet).
+func (q *sendQueue) requestStatus(r *sendReq) (status reqStatus, ch chan struct{}) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.handoff == r {
+		q.handoff = nil
+		return statusHandoff, r.ch
+	}
+	switch r.state {
+	case reqDone:
+		r.state = reqIdle
+		return statusDone, r.ch
+	case reqFailed:
+		r.state = reqIdle
+		return statusFailed, r.ch
+	case reqTaken:
+		return statusTaken, r.ch
+	}
+	return statusQueued, r.ch
+}
+
+// setRequestChan sets the channel r's owner waits on.
+func (q *sendQueue) setRequestChan(r *sendReq, ch chan struct{}) {
+	q.mu.Lock()
+	r.ch = ch
+	q.mu.Unlock()
+}
+
 // withdraw takes r back if it is still queued and reports whether it did;
 // a request already taken (or settled) is the writer's.
 func (q *sendQueue) withdraw(r *sendReq) bool {

@@ -49,6 +49,12 @@ type Stream struct {
 	buf          recvBuffer
 	openTimer    *time.Timer
 	closeTimer   *time.Timer
+	// appending: a Write is handing a frame to the send queue without mu
+	// (so a 64 KiB copy never holds up the receive loop's delivery to this
+	// stream); a FIN asked for meanwhile waits in finPending/finFlags.
+	appending  bool
+	finPending bool
+	finFlags   frame.Flags
 
 	// rw is what waiting Reads leave with the stream (readWait), made on
 	// the first wait: an idle stream holds none of it.
@@ -332,9 +338,15 @@ func (st *Stream) CloseWrite() error {
 	return err
 }
 
-// finLocked queues our FIN (flags include it) behind the stream's DATA:
-// Write queues its frames under mu too.
+// finLocked queues our FIN (flags include it) behind the stream's DATA.
+// A Write handing a frame to the send queue does so without mu
+// (appending): the FIN then waits for it (finPending) and is queued by that
+// Write, right after its frame.
 func (st *Stream) finLocked(flags frame.Flags) {
+	if st.appending {
+		st.finPending, st.finFlags = true, flags
+		return
+	}
 	st.session.send.fin(frame.New(frame.TypeWindowUpdate, flags, st.id, 0))
 }
 

@@ -72,59 +72,72 @@ func (st *Stream) sendNotifyLocked() chan struct{} {
 }
 
 // sendData sends one DATA frame of p (at most the send window), called
-// with st.mu held; it returns with st.mu released. The frame is queued
-// under st.mu, so a FIN asked for later follows it. It is copied if the
-// ring has room (sendQueue.copyLocked); otherwise it is written from p, by
-// this goroutine if nobody else is writing, else by the writer at work
-// while this one waits. err is set
-// when the frame was not sent (n is then 0): the session ended, the
-// deadline passed or the stream was reset before it was taken
-// (errWithdrawn).
+// with st.mu held; it returns with st.mu released. The window is reserved
+// under st.mu, but the frame is handed to the send queue without it
+// (appending), so copying it never holds up the receive loop's delivery to
+// this stream; a FIN asked for meanwhile is queued right after it. The
+// frame is copied if the ring has room (sendQueue.queueData); otherwise it
+// is written from p, by this goroutine if nobody else is writing, else by
+// the writer at work while this one waits. err is set when the frame was
+// not sent (n is then 0): the session ended, the deadline passed or the
+// stream was reset before it was taken (errWithdrawn).
 func (st *Stream) sendData(p []byte) (n int, err error) {
 	s := st.session
-	q := &s.send
 	flags := st.flagsLocked()
 	h := frame.New(frame.TypeData, flags, st.id, uint32(len(p)))
-	q.mu.Lock()
-	if q.closedLocked() {
-		q.mu.Unlock()
+	r := &st.req
+	ch := st.sendNotify
+	st.sendWindow -= uint32(len(p))
+	st.appending = true
+	st.mu.Unlock()
+
+	outcome := s.send.queueData(r, h, p, ch)
+	if outcome == dataNeedChan {
+		// Another writer is at work: this one will wait for it.
+		st.mu.Lock()
+		ch = st.sendNotifyLocked()
+		st.mu.Unlock()
+		outcome = s.send.queueData(r, h, p, ch)
+	}
+
+	st.mu.Lock()
+	st.appending = false
+	if st.finPending {
+		st.finPending = false
+		s.send.fin(frame.New(frame.TypeWindowUpdate, st.finFlags, st.id, 0))
+	}
+	if outcome == dataClosed {
+		st.returnWindowLocked(len(p))
 		st.mu.Unlock()
 		return 0, st.sessionErr()
 	}
-	if ok, direct, wake := q.copyLocked(h, p); ok {
-		st.sendWindow -= uint32(len(p))
-		q.mu.Unlock()
-		st.mu.Unlock()
-		if direct {
-			s.writeRounds(nil, false)
-		} else if wake {
-			q.wake()
-		}
-		return len(p), nil
-	}
-	r := &st.req
-	ch := st.sendNotify
-	if q.writing {
-		ch = st.sendNotifyLocked()
-	}
-	write := q.requestLocked(r, h, p, ch)
-	st.sendWindow -= uint32(len(p))
-	q.mu.Unlock()
 	st.mu.Unlock()
-	if write {
+	switch outcome {
+	case dataCopied:
+		return len(p), nil
+	case dataCopiedWrite:
+		s.writeRounds(nil, false)
+		return len(p), nil
+	case dataRequestedWrite:
 		s.writeRounds(r, false)
 	}
 	if err = st.awaitRequest(r); err == nil {
 		return len(p), nil
 	}
 	st.mu.Lock()
-	st.sendWindow = uint32(min(uint64(st.sendWindow)+uint64(len(p)), math.MaxUint32))
+	st.returnWindowLocked(len(p))
 	if flags&frame.FlagACK != 0 && st.state != StateReset {
 		// The ACK this frame was to carry goes on its own.
-		q.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0), notReply)
+		s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagACK, st.id, 0), notReply)
 	}
 	st.mu.Unlock()
 	return 0, err
+}
+
+// returnWindowLocked gives back the window a frame that was not sent had
+// reserved.
+func (st *Stream) returnWindowLocked(n int) {
+	st.sendWindow = uint32(min(uint64(st.sendWindow)+uint64(n), math.MaxUint32))
 }
 
 // sessionErr is what a Write returns when the session has ended (or is
@@ -146,35 +159,23 @@ func (st *Stream) sessionErr() error {
 // meanwhile; it then writes.
 func (st *Stream) awaitRequest(r *sendReq) error {
 	s := st.session
-	q := &s.send
 	done := s.done
 	for {
-		q.mu.Lock()
-		if q.handoff == r {
-			q.handoff = nil
-			q.mu.Unlock()
+		status, ch := s.send.requestStatus(r)
+		var deadline <-chan struct{}
+		switch status {
+		case statusHandoff:
 			s.writeRounds(r, false)
 			continue
-		}
-		var deadline <-chan struct{}
-		queued := false
-		switch r.state {
-		case reqDone:
-			r.state = reqIdle
-			q.mu.Unlock()
+		case statusDone:
 			return nil
-		case reqFailed:
-			r.state = reqIdle
-			q.mu.Unlock()
+		case statusFailed:
 			return st.sessionErr()
-		case reqTaken:
+		case statusTaken:
 			done = nil // only the write's outcome ends the wait
-		default:
-			queued = true
+		case statusQueued:
 			deadline = st.writeDeadline.wait()
 		}
-		ch := r.ch
-		q.mu.Unlock()
 		if ch == nil {
 			// This goroutine wrote, and its request is still queued only
 			// because the session is finishing: the final write or the end
@@ -182,9 +183,7 @@ func (st *Stream) awaitRequest(r *sendReq) error {
 			st.mu.Lock()
 			ch = st.sendNotifyLocked()
 			st.mu.Unlock()
-			q.mu.Lock()
-			r.ch = ch
-			q.mu.Unlock()
+			s.send.setRequestChan(r, ch)
 			continue
 		}
 		select {
@@ -193,7 +192,7 @@ func (st *Stream) awaitRequest(r *sendReq) error {
 		case <-done:
 			done = nil // finish failed r, or the final write settles it
 		}
-		if queued && st.withdrawable() && q.withdraw(r) {
+		if status == statusQueued && st.withdrawable() && s.send.withdraw(r) {
 			return errWithdrawn
 		}
 	}
