@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -125,14 +126,30 @@ func TestResourceManagerRefusesStreamMemory(t *testing.T) {
 			other := newHost(t, peerKind)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
+			// Connect returns once the dialer has the connection; the
+			// listener adds it to its swarm a moment later, so wait for the
+			// tight host to say it is connected (identify, which connect
+			// waits for, cannot run on a host that affords no stream).
+			sub, err := tight.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
 			if err := other.Connect(ctx, peer.AddrInfo{ID: tight.ID(), Addrs: tight.Addrs()}); err != nil {
 				t.Fatal(err)
+			}
+			for tight.Network().Connectedness(other.ID()) != network.Connected {
+				select {
+				case <-sub.Out():
+				case <-ctx.Done():
+					t.Fatalf("the tight host never saw the connection from %s", other.ID())
+				}
 			}
 			checkMuxer(t, tight, other.ID(), ours)
 
 			// Inbound: the peer's stream is reset before any protocol
 			// negotiation can finish.
-			_, err := other.NewStream(ctx, tight.ID(), echoProtocol)
+			_, err = other.NewStream(ctx, tight.ID(), echoProtocol)
 			if err == nil {
 				t.Fatal("the peer opened a stream the tight host cannot afford")
 			}
