@@ -8,12 +8,12 @@ import (
 // allContenders lists every contender in report order; raw comes first
 // because every ratio is taken against it.
 func allContenders() ([]Contender, error) {
-	gy16 := goyamuxMuxer(16 << 20)
+	gy16 := goyamuxMuxer(16<<20, raisedLimits)
 	plain := []Contender{
 		{Name: "raw", Note: "the bare socket; one connection per stream"},
-		{Name: "ours", Note: "github.com/yamuxgo/yamux (this tree), defaults", Mux: oursMuxer()},
+		{Name: "ours", Note: "github.com/yamuxgo/yamux (this tree), defaults", Mux: oursMuxer(raisedLimits)},
 		{Name: "hashicorp", Note: "github.com/hashicorp/yamux v0.1.2, defaults", Mux: hashicorpMuxer()},
-		{Name: "go-yamux", Note: "github.com/libp2p/go-yamux/v5 v5.1.0, defaults", Mux: goyamuxMuxer(0)},
+		{Name: "go-yamux", Note: "github.com/libp2p/go-yamux/v5 v5.1.0, defaults", Mux: goyamuxMuxer(0, raisedLimits)},
 		{Name: "go-yamux-16M", Note: "go-yamux v5.1.0, MaxStreamWindowSize 16 MiB", Mux: gy16},
 		{Name: "smux", Note: "github.com/xtaci/smux v1.5.58, defaults (protocol v1)", Mux: smuxMuxer()},
 	}

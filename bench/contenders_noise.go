@@ -4,12 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net"
 
-	goyamux "github.com/libp2p/go-yamux/v5"
-
-	"github.com/yamuxgo/yamux"
 	"github.com/yamuxgo/yamux/noise"
 	"github.com/yamuxgo/yamux/peer"
 )
@@ -43,6 +39,14 @@ func noiseSecure() (Secure, error) {
 
 // noiseContenders are bare Noise and multiplexers over Noise; their
 // reference is bare Noise rather than raw.
+//
+// The stack's multiplexers run at their library defaults. The plain
+// contenders raise the stream-count and accept-queue limits for the scale
+// and idle scenarios, which the stack does not run; over a fresh session
+// that raised AcceptBacklog is a 32,768-slot channel (256 KiB) made on
+// both ends of every dial, which go-libp2p's hosts (go-yamux's default
+// backlog, 256) do not pay, so dial-echo-tcp would charge the stack's
+// contenders for a setting of the harness.
 func noiseContenders() ([]Contender, error) {
 	sec, err := noiseSecure()
 	if err != nil {
@@ -51,49 +55,8 @@ func noiseContenders() ([]Contender, error) {
 	const note = "TCP + github.com/yamuxgo/yamux/noise (XX, ChaCha20-Poly1305, this tree)"
 	return []Contender{
 		{Name: "noise", Note: note + ", one connection per stream: the crypto ceiling", Secure: sec, Only: stackScenarios, Base: "noise"},
-		{Name: "ours+noise", Note: note + " + ours, defaults", Secure: sec, Mux: oursStackMuxer(), Only: stackScenarios, Base: "noise"},
-		{Name: "go-yamux+noise", Note: note + " + go-yamux v5.1.0 at its defaults (what go-libp2p runs, without the host)", Secure: sec, Mux: goyamuxStackMuxer(), Only: stackScenarios, Base: "noise"},
+		{Name: "ours+noise", Note: note + " + ours, defaults", Secure: sec, Mux: oursMuxer(defaultLimits), Only: stackScenarios, Base: "noise"},
+		{Name: "go-yamux+noise", Note: note + " + go-yamux v5.1.0 at its defaults (what go-libp2p runs, without the host)", Secure: sec, Mux: goyamuxMuxer(0, defaultLimits), Only: stackScenarios, Base: "noise"},
 		libp2pContender(),
 	}, nil
-}
-
-// The stack's multiplexers run at their library defaults. The plain
-// contenders raise the stream-count and accept-queue limits for the scale
-// and idle scenarios, which the stack does not run; over a fresh session
-// that raised AcceptBacklog is a 32,768-slot channel (256 KiB) made on
-// both ends of every dial, which go-libp2p's hosts (go-yamux's default
-// backlog, 256) do not pay, so dial-echo-tcp would charge the stack's
-// contenders for a setting of the harness.
-func oursStackMuxer() *Muxer {
-	return &Muxer{Name: "ours", Version: "github.com/yamuxgo/yamux (this tree)", New: func(conn net.Conn, client bool) (Session, error) {
-		var s *yamux.Session
-		var err error
-		if client {
-			s, err = yamux.Client(conn, nil)
-		} else {
-			s, err = yamux.Server(conn, nil)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return oursSession{s}, nil
-	}}
-}
-
-func goyamuxStackMuxer() *Muxer {
-	return &Muxer{Name: "go-yamux", Version: "github.com/libp2p/go-yamux/v5 v5.1.0", New: func(conn net.Conn, client bool) (Session, error) {
-		cfg := goyamux.DefaultConfig()
-		cfg.LogOutput = io.Discard
-		var s *goyamux.Session
-		var err error
-		if client {
-			s, err = goyamux.Client(conn, cfg, nil)
-		} else {
-			s, err = goyamux.Server(conn, cfg, nil)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return goyamuxSession{s}, nil
-	}}
 }

@@ -57,7 +57,7 @@ func TestSecureLayer(t *testing.T) {
 	p.RawStreamLimit = 1000
 	contenders := []Contender{
 		{Name: "xor-raw", Secure: xorSecure},
-		{Name: "xor-ours", Secure: xorSecure, Mux: oursMuxer()},
+		{Name: "xor-ours", Secure: xorSecure, Mux: oursMuxer(raisedLimits)},
 	}
 	for _, c := range contenders {
 		for _, s := range []Scenario{bulkScenario(TCP), bulkScenario(Unix), pingpongScenario(), churnScenario(4)} {
@@ -76,7 +76,7 @@ func TestSecureLayer(t *testing.T) {
 // TestLayerCarriesBytes checks the secured link end to end: what one side
 // writes is what the other reads, so the layer really is in the path.
 func TestLayerCarriesBytes(t *testing.T) {
-	for _, c := range []Contender{{Name: "xor-raw", Secure: xorSecure}, {Name: "xor-ours", Secure: xorSecure, Mux: oursMuxer()}} {
+	for _, c := range []Contender{{Name: "xor-raw", Secure: xorSecure}, {Name: "xor-ours", Secure: xorSecure, Mux: oursMuxer(raisedLimits)}} {
 		l, err := c.Connect(TCP)
 		if err != nil {
 			t.Fatal(err)

@@ -8,13 +8,16 @@ import (
 	goyamux "github.com/libp2p/go-yamux/v5"
 )
 
-// goyamuxMuxer is go-yamux at its defaults, or with MaxStreamWindowSize
-// raised to maxWindow when that is non-zero.
-func goyamuxMuxer(maxWindow uint32) *Muxer {
+// goyamuxMuxer is go-yamux at its defaults, with MaxStreamWindowSize
+// raised to maxWindow when that is non-zero and the stream limits raised
+// if limits says so.
+func goyamuxMuxer(maxWindow uint32, limits streamLimits) *Muxer {
 	return &Muxer{Name: "go-yamux", Version: "github.com/libp2p/go-yamux/v5 v5.1.0", New: func(conn net.Conn, client bool) (Session, error) {
 		cfg := goyamux.DefaultConfig()
-		cfg.AcceptBacklog = streamLimit
-		cfg.MaxIncomingStreams = streamLimit
+		if limits == raisedLimits {
+			cfg.AcceptBacklog = streamLimit
+			cfg.MaxIncomingStreams = streamLimit
+		}
 		cfg.LogOutput = io.Discard
 		if maxWindow != 0 {
 			cfg.MaxStreamWindowSize = maxWindow

@@ -11,11 +11,23 @@ import (
 // idle scenarios (10,000 streams) fit.
 const streamLimit = 1 << 15
 
-func oursMuxer() *Muxer {
+// streamLimits says whether a muxer's stream-count and accept-queue limits
+// are raised to streamLimit (the plain contenders) or left at the
+// library's defaults (the stack contenders, see noiseContenders).
+type streamLimits uint8
+
+const (
+	raisedLimits streamLimits = iota
+	defaultLimits
+)
+
+func oursMuxer(limits streamLimits) *Muxer {
 	return &Muxer{Name: "ours", Version: "github.com/yamuxgo/yamux (this tree)", New: func(conn net.Conn, client bool) (Session, error) {
 		cfg := yamux.DefaultConfig()
-		cfg.MaxIncomingStreams = streamLimit
-		cfg.AcceptBacklog = streamLimit
+		if limits == raisedLimits {
+			cfg.MaxIncomingStreams = streamLimit
+			cfg.AcceptBacklog = streamLimit
+		}
 		var s *yamux.Session
 		var err error
 		if client {
