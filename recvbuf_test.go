@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"testing"
 )
@@ -359,5 +360,42 @@ func TestRecvBufferNeverDrainedStaysBounded(t *testing.T) {
 	recvbufCheck(t, &b)
 	if live := len(recvbufLive(&b)); live > 3 {
 		t.Fatalf("live chunks = %d for %d buffered bytes, want <= 3", live, b.Len())
+	}
+}
+
+// TestBigChunksSurviveGC: drained 64 KiB chunks are kept for the next
+// receive buffer even across garbage collections (a sync.Pool would have
+// dropped them), and no more than bigChunksMax of them.
+func TestBigChunksSurviveGC(t *testing.T) {
+	const big = numChunkClass - 1
+	var held []*chunk
+	for range bigChunksMax + 4 {
+		held = append(held, getChunk(big))
+	}
+	for _, c := range held {
+		c.buf = append(c.buf, 1, 2, 3)
+		putChunk(c)
+	}
+	bigChunks.mu.Lock()
+	n := bigChunks.n
+	bigChunks.mu.Unlock()
+	if n != bigChunksMax {
+		t.Fatalf("%d big chunks kept, want %d", n, bigChunksMax)
+	}
+	runtime.GC()
+	runtime.GC()
+	kept := make(map[*chunk]bool)
+	for _, c := range held {
+		kept[c] = true
+	}
+	for i := range bigChunksMax {
+		c := getChunk(big)
+		if !kept[c] {
+			t.Fatalf("chunk %d after two collections is a new one", i)
+		}
+		if len(c.buf) != 0 || c.off != 0 || c.next != nil || cap(c.buf) != 1<<maxChunkShift {
+			t.Fatalf("reused chunk not reset: len %d off %d cap %d", len(c.buf), c.off, cap(c.buf))
+		}
+		defer putChunk(c)
 	}
 }
