@@ -41,14 +41,17 @@ func (w *writeRecorder) Close() error { return nil }
 func (w *writeRecorder) Read([]byte) (int, error) { select {} }
 
 // TestSegmentedWriteCutsAtPieces: segmentedWrite writes every byte in
-// order, and no Write crosses a multiple of the piece size, wherever the
-// buffers' own boundaries fall (headers, ring segments, payloads).
+// order, in the fewest pieces of at most the piece size, all of one size
+// (evenPiece) but a last one a little shorter, and no Write crosses a
+// piece's end, wherever the buffers' own boundaries fall (headers, ring
+// segments, payloads).
 func TestSegmentedWriteCutsAtPieces(t *testing.T) {
 	const piece = 1000
 	layouts := [][]int{
 		{12, 65536, 12, 65536},
 		{999, 1, 1000, 1001, 1},
 		{3000},
+		{1001},
 		{1, 1, 1, 2997, 5000, 12},
 		{12, 196632, 24, 12, 65536}, // a batch seen in a strace of bulk
 	}
@@ -61,10 +64,16 @@ func TestSegmentedWriteCutsAtPieces(t *testing.T) {
 			bufs = append(bufs, b)
 			want = append(want, b...)
 		}
+		total := len(want)
+		pieces := (total + piece - 1) / piece
+		size := evenPiece(total, piece)
+		if size > piece || size*pieces < total || size*(pieces-1) >= total || size*pieces-total >= pieces {
+			t.Fatalf("%v: evenPiece(%d, %d) = %d: not %d pieces of one size", sizes, total, piece, size, pieces)
+		}
 		w := &writeRecorder{}
 		s := &Session{conn: w}
 		s.loop.piece = piece
-		if err := s.segmentedWrite(bufs); err != nil {
+		if err := s.segmentedWrite(bufs, uint64(total)); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(w.Bytes(), want) {
@@ -72,8 +81,8 @@ func TestSegmentedWriteCutsAtPieces(t *testing.T) {
 		}
 		at := 0
 		for _, n := range w.sizes {
-			if at/piece != (at+n-1)/piece {
-				t.Fatalf("%v: a Write of %d bytes at offset %d crosses a piece boundary", sizes, n, at)
+			if at/size != (at+n-1)/size {
+				t.Fatalf("%v: a Write of %d bytes at offset %d crosses the end of a %d-byte piece", sizes, n, at, size)
 			}
 			at += n
 		}
