@@ -25,8 +25,10 @@ type deadline struct {
 	expired atomic.Bool   // read on every Read/Write without the lock
 }
 
-// set arms the deadline; the zero time clears it.
-func (d *deadline) set(t time.Time) {
+// set arms the deadline; the zero time clears it. expired, if not nil, is
+// called when the deadline passes (not when it is set in the past: the
+// caller looks at it then).
+func (d *deadline) set(t time.Time, expired func()) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.timer != nil {
@@ -48,10 +50,14 @@ func (d *deadline) set(t time.Time) {
 	d.ch = ch
 	d.timer = time.AfterFunc(wait, func() {
 		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.ch == ch { // not replaced since
+		fire := d.ch == ch // not replaced since
+		if fire {
 			d.expired.Store(true)
 			close(ch)
+		}
+		d.mu.Unlock()
+		if fire && expired != nil {
+			expired()
 		}
 	})
 }

@@ -18,3 +18,32 @@ const (
 	// RingSize is the size of a session's send ring.
 	RingSize = ringSize
 )
+
+// IdleGrace is how long the read role may stay idle (recvrole.go).
+const IdleGrace = idleGrace
+
+// EndIdleGrace gives an idle read role back to s's receive loop, as
+// idleGrace passing does, without moving the clock: a test that lets
+// its bubble settle (synctest.Wait) and expects every frame in flight to
+// be read calls it for each session, then waits again.
+func EndIdleGrace(s *Session) {
+	s.rd.mu.Lock()
+	if s.rd.holder == holderIdle {
+		s.rd.toLoopLocked()
+	}
+	s.rd.mu.Unlock()
+}
+
+// ReadRoleHolder says who holds s's read role: "loop", "idle", or
+// "stream" with the id of the stream whose Read holds it.
+func ReadRoleHolder(s *Session) (string, uint32) {
+	s.rd.mu.Lock()
+	defer s.rd.mu.Unlock()
+	switch s.rd.holder {
+	case holderIdle:
+		return "idle", 0
+	case holderStream:
+		return "stream", s.rd.st.id
+	}
+	return "loop", 0
+}

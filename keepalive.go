@@ -92,6 +92,7 @@ func (s *Session) PingContext(ctx context.Context) (time.Duration, error) {
 	w.slot = true
 	sent := w.sent
 	p.mu.Unlock()
+	s.rd.pingSent()
 	s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
 	s.stats.pingsSent.Add(1)
 	select {
@@ -126,6 +127,7 @@ func (s *Session) handlePong(id uint32) bool {
 		p.timer.Reset(s.config.KeepAliveInterval)
 	}
 	p.mu.Unlock()
+	s.rd.pongSettled(1)
 	if w.done != nil {
 		close(w.done)
 	}
@@ -146,6 +148,7 @@ func (s *Session) startKeepalive() {
 		p.timer = time.AfterFunc(s.config.KeepAliveInterval, s.keepaliveTick)
 	}
 	p.mu.Unlock()
+	s.rd.pingSent()
 	s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
 	s.stats.pingsSent.Add(1)
 }
@@ -180,6 +183,7 @@ func (s *Session) keepaliveTick() {
 		p.timer.Reset(s.config.KeepAliveTimeout)
 		id := p.kaID
 		p.mu.Unlock()
+		s.rd.pingSent()
 		s.send.control(frame.New(frame.TypePing, frame.FlagSYN, 0, id), notReply)
 		s.stats.pingsSent.Add(1)
 		return
@@ -191,6 +195,9 @@ func (s *Session) keepaliveTick() {
 		p.timer.Reset(s.config.KeepAliveInterval)
 	}
 	p.mu.Unlock()
+	if alive {
+		s.rd.pongSettled(1)
+	}
 	if !alive {
 		s.logger.Warn("yamux: keepalive timeout")
 		s.shutdown(&SessionError{Code: CodeNormal, Cause: ErrKeepAliveTimeout}, shutdownNow)

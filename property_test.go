@@ -636,9 +636,15 @@ func (c *propCase) reset(ps *propStream, e *propEnd) {
 	}
 }
 
-// settle lets the bubble run until every goroutine is blocked: every frame
-// in flight has then been processed, so a RST has reached the other end.
+// settle lets the bubble run until every goroutine is blocked, then until
+// a read role left idle has been taken back (as idleGrace passing would):
+// every frame in flight has then been processed, so a RST has reached the
+// other end.
 func (c *propCase) settle() {
+	synctest.Wait()
+	for _, s := range c.sess {
+		yamux.EndIdleGrace(s)
+	}
 	synctest.Wait()
 	for _, ps := range c.streams {
 		if !ps.resetAny {

@@ -224,6 +224,14 @@ func (q *sendQueue) replyRoom(kind replyKind) <-chan struct{} {
 	return q.spaceCh
 }
 
+// repliesFull reports whether either reply bound is reached, so that the
+// next frame might make its reader wait for room.
+func (q *sendQueue) repliesFull() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pongs >= maxPendingPongs || q.resets >= maxPendingResets
+}
+
 func (q *sendQueue) ringLenLocked() int { return int(q.tail - q.head) }
 
 // copyLocked copies a DATA frame into the ring if it fits (and, above

@@ -27,10 +27,19 @@ type Session struct {
 	client        bool
 	logger        *slog.Logger
 
-	// Owned by recvLoop.
-	br            *bufio.Reader
-	fr            *frame.Reader
+	// Owned by the holder of the read role (recvrole.go): the receive
+	// loop, or a Read reading the conn itself.
+	br   *bufio.Reader
+	body bodyState // the DATA body being read
+	// hdr holds the first hdrN bytes of a header read on its own (stepFor);
+	// bigFrames: the last DATA frame delivered was large (bigFrame);
+	// byStream: a stream's Read holds the role (for Stats).
+	hdr           frame.Header
+	hdrN          int
+	bigFrames     bool
+	byStream      bool
 	uselessFrames int // consecutive frames that changed nothing
+	rd            readRole
 
 	// Guarded by mu. Lock order: a Stream's mu may be held while taking
 	// mu or send.mu; mu may be held while taking send.mu; mu is never held
@@ -124,7 +133,7 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	s.buffersWriter, _ = conn.(BuffersWriter)
 	s.br = readBufferPool.Get().(*bufio.Reader)
 	s.br.Reset(conn)
-	s.fr = frame.NewReader(s.br, cfg.MaxStreamWindowSize)
+	s.rd.init(conn)
 	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))
 	s.growFn = s.growWindow
 	s.send.init()
@@ -186,12 +195,23 @@ func (s *Session) OpenStreamContext(ctx context.Context) (*Stream, error) {
 func (s *Session) openStream(ctx context.Context, mem *streamMemory) (*Stream, error) {
 	select {
 	case s.ackSlots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.done:
-		return nil, s.err()
-	case <-s.goAwayCh:
-		return nil, ErrRemoteGoAway
+	default:
+		// 256 of our streams are unacknowledged: only the peer's ACKs,
+		// which the conn brings, make room.
+		s.rd.waitFor()
+		select {
+		case s.ackSlots <- struct{}{}:
+		case <-ctx.Done():
+			s.rd.waitDone()
+			return nil, ctx.Err()
+		case <-s.done:
+			s.rd.waitDone()
+			return nil, s.err()
+		case <-s.goAwayCh:
+			s.rd.waitDone()
+			return nil, ErrRemoteGoAway
+		}
+		s.rd.waitDone()
 	}
 	s.mu.Lock()
 	if err := s.openErrLocked(); err != nil {
@@ -262,6 +282,8 @@ func (s *Session) AcceptStreamContext(ctx context.Context) (*Stream, error) {
 		return st, nil
 	default:
 	}
+	s.rd.waitFor() // a SYN comes with the conn
+	defer s.rd.waitDone()
 	select {
 	case st := <-s.acceptCh:
 		st.accepted()
@@ -417,6 +439,7 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 			st.sessionClosed()
 		}
 		close(s.done)
+		s.rd.close()
 		s.stopKeepalive()
 		if reason.Cause != nil {
 			s.logger.Debug("yamux: session ended", "err", reason)

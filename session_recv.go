@@ -3,6 +3,8 @@ package yamux
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 
 	"github.com/yamuxgo/yamux/internal/frame"
 )
@@ -23,17 +25,21 @@ var (
 // same 4x queue bound against rapid reset).
 const rapidResetFactor = 4
 
-// recvLoop is the session's only reader of the conn. It decodes each
-// header, dispatches it, and never blocks on a stream: DATA is copied into
-// the stream's buffer, which the window bounds.
+// recvLoop is the session's receive loop: it reads frames from the conn
+// whenever it holds the read role (recvrole.go), which is always on conns
+// a Read may not read itself, and acts on them; it never blocks on a
+// stream: DATA is copied into the stream's buffer, which the window
+// bounds. Once the session ends it reads until the peer's EOF.
 func (s *Session) recvLoop() {
 	defer close(s.recvDone)
 	// A closed Session may stay referenced by the application: its read
-	// buffer goes back to the pool (only this goroutine ever uses it).
+	// buffer goes back to the pool (only the role's holder uses it, and
+	// the role is the loop's for good by then).
 	defer func() {
 		s.br.Reset(nil)
 		readBufferPool.Put(s.br)
-		s.br, s.fr = nil, nil
+		s.br = nil
+		s.rd.stop()
 	}()
 	err := s.readFrames()
 	select {
@@ -42,6 +48,11 @@ func (s *Session) recvLoop() {
 		// because of that.
 	default:
 		s.fail(err)
+	}
+	// A Read holding the role is interrupted by the shutdown and hands it
+	// back when it leaves.
+	for !s.rd.loopHolds() {
+		<-s.rd.wake
 	}
 	// Read and discard until the peer's EOF or until the conn is closed,
 	// so that the final write can linger (Session.linger) without our
@@ -55,41 +66,202 @@ func (s *Session) recvLoop() {
 	}
 }
 
-// readFrames handles frames until the conn fails or the session ends.
+// readFrames handles frames while the loop holds the read role, until the
+// conn fails or the session ends.
 func (s *Session) readFrames() error {
+	grace := s.rd.graceChan()
 	for {
+		if !s.rd.loopHolds() {
+			select {
+			case <-s.rd.wake:
+			case <-grace:
+				s.rd.graceExpired()
+			case <-s.done:
+				return nil
+			}
+			continue
+		}
 		select {
 		case <-s.done:
 			return nil // what follows is discarded (recvLoop)
 		default:
 		}
-		h, err := s.fr.ReadHeader()
+		gave, err := s.step()
 		if err != nil {
-			if errors.Is(err, frame.ErrInvalidHeader) {
-				return protocolError(err)
+			return err
+		}
+		if gave {
+			s.rd.leaveIdle(s.br.Buffered())
+		}
+	}
+}
+
+// readFor reads the conn for st's Read, which holds the read role, until
+// st has data for it or a reason to stop waiting (Stream.readDone), then
+// gives the role up (readRole.release). Frames for other streams, and
+// control frames, are handled on the way exactly as the receive loop
+// handles them; a read error or a protocol violation ends the session
+// here as it would there.
+func (s *Session) readFor(st *Stream) {
+	s.byStream = true
+	defer func() {
+		s.byStream = false
+		s.rd.release(st)
+	}()
+	for !st.readDone() {
+		if s.body.left == 0 && s.send.repliesFull() {
+			// Only the receive loop waits for reply room (waitReplyRoom):
+			// a peer piling up pings or resets is its business.
+			s.rd.handToLoop(st)
+			return
+		}
+		if !s.rd.enterRead(st) {
+			continue // kicked before it read: look at the stream again
+		}
+		err := s.stepFor(st)
+		if s.rd.exitRead() && isTimeout(err) {
+			continue // interrupted by a kick, nothing lost
+		}
+		if err != nil {
+			select {
+			case <-s.done:
+			default:
+				s.fail(err)
+			}
+			return
+		}
+	}
+}
+
+// isTimeout reports whether err is a read deadline's timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// bodyState is the DATA body being read: left bytes of the frame with
+// header h, for st, or to be discarded (st nil). It lives in the session,
+// not on a goroutine's stack, because the read role may change hands in
+// the middle of a body.
+type bodyState struct {
+	st   *Stream
+	left uint32
+	h    frame.Header
+}
+
+// step reads and acts on one unit of what the conn brings: a frame header
+// (and everything the header alone decides), or one piece of the DATA body
+// being read. It reports whether it gave data to a Read that was waiting
+// for it. A step interrupted by a read deadline (a holding Read's kick)
+// consumes nothing it has not acted on, so the next step goes on from
+// there.
+func (s *Session) step() (gave bool, err error) {
+	if s.body.left > 0 {
+		return s.readBodyPiece()
+	}
+	h, err := s.readHeader()
+	if err != nil {
+		return false, err
+	}
+	return false, s.handleHeader(h)
+}
+
+// bigFrame is the DATA payload from which a Read holding the read role
+// reads the next header on its own, so that the body after it goes from
+// the conn straight into the Read's slice (stepFor): one more system call
+// per frame, one copy fewer per byte.
+const bigFrame = 16 * 1024
+
+// stepFor is step for st's Read holding the read role. When nothing is
+// buffered ahead, st's body is read from the conn straight into the
+// Read's slice, with no copy; and while frames are large (bigFrames) and
+// the slice has room for one, the next header is read on its own, so that
+// the body after it can be.
+func (s *Session) stepFor(st *Stream) error {
+	if s.br.Buffered() > 0 {
+		_, err := s.step()
+		return err
+	}
+	if s.body.left > 0 && s.body.st == st {
+		if dst := st.parkedSpare(); len(dst) > 0 {
+			n, err := s.conn.Read(dst[:min(len(dst), int(s.body.left))])
+			if n > 0 {
+				st.deliverInPlace(n)
+				s.bodyRead(uint32(n))
 			}
 			return err
 		}
-		useful := true
-		switch h.Type() {
-		case frame.TypeData, frame.TypeWindowUpdate:
-			useful, err = s.handleStreamFrame(h)
-		case frame.TypePing:
-			useful, err = s.handlePing(h)
-		case frame.TypeGoAway:
-			err = s.handleGoAway(h)
-		}
-		if err != nil {
+	}
+	if s.body.left == 0 && s.bigFrames && len(st.parkedSpare()) >= bigFrame {
+		n, err := s.conn.Read(s.hdr[s.hdrN:])
+		s.hdrN += n
+		if s.hdrN < frame.HeaderSize {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // a header cut short
+			}
 			return err
 		}
-		s.framesRecv.Add(1)
-		s.stats.bytesRecv.Add(uint64(frame.HeaderSize) + uint64(bodyLen(h)))
-		if useful {
-			s.uselessFrames = 0
-		} else if s.uselessFrames++; s.uselessFrames > maxUselessFrames {
-			return protocolError(errUselessFrames)
+		s.hdrN = 0
+		h, err := frame.Decode(s.hdr[:], s.config.MaxStreamWindowSize)
+		if err != nil {
+			return protocolError(err)
 		}
+		return s.handleHeader(h)
 	}
+	_, err := s.step()
+	return err
+}
+
+// handleHeader acts on a validated frame header.
+func (s *Session) handleHeader(h frame.Header) error {
+	var err error
+	useful := true
+	switch h.Type() {
+	case frame.TypeData, frame.TypeWindowUpdate:
+		useful, err = s.handleStreamFrame(h)
+	case frame.TypePing:
+		useful, err = s.handlePing(h)
+	case frame.TypeGoAway:
+		err = s.handleGoAway(h)
+	}
+	if err != nil {
+		return err
+	}
+	s.framesRecv.Add(1)
+	if s.byStream {
+		s.stats.framesByStreams.Add(1)
+	}
+	s.stats.bytesRecv.Add(uint64(frame.HeaderSize) + uint64(bodyLen(h)))
+	if useful {
+		s.uselessFrames = 0
+	} else if s.uselessFrames++; s.uselessFrames > maxUselessFrames {
+		return protocolError(errUselessFrames)
+	}
+	return nil
+}
+
+// readHeader reads and validates the next header through the read buffer,
+// completing one that stepFor began to read on its own. It peeks before it
+// consumes, so a read interrupted half way through a header loses nothing.
+func (s *Session) readHeader() (frame.Header, error) {
+	need := frame.HeaderSize - s.hdrN
+	b, err := s.br.Peek(need)
+	if err != nil {
+		if (len(b) > 0 || s.hdrN > 0) && errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return frame.Header{}, err
+	}
+	if s.hdrN > 0 {
+		copy(s.hdr[s.hdrN:], b)
+		b, s.hdrN = s.hdr[:], 0
+	}
+	h, err := frame.Decode(b, s.config.MaxStreamWindowSize)
+	if err != nil {
+		return h, protocolError(err)
+	}
+	s.br.Discard(need) // buffered: cannot fail
+	return h, nil
 }
 
 // maxUselessFrames is how many frames in a row may change nothing (empty
@@ -119,7 +291,8 @@ func (s *Session) handleStreamFrame(h frame.Header) (bool, error) {
 		if st == nil {
 			// Refused (answered with RST, which the reply bound paces)
 			// or the session is ending: not flooding by this measure.
-			return true, s.discard(bodyLen(h))
+			s.startBody(nil, bodyLen(h), h)
+			return true, nil
 		}
 		_, err = s.applyStreamFrame(st, h)
 		return true, err
@@ -133,7 +306,8 @@ func (s *Session) handleStreamFrame(h frame.Header) (bool, error) {
 		// a flood: an honest peer keeps writing to a stream until our RST
 		// reaches it, and it pays for every byte.
 		n := bodyLen(h)
-		return n > 0, s.discard(n)
+		s.startBody(nil, n, h)
+		return n > 0, nil
 	}
 	return s.applyStreamFrame(st, h)
 }
@@ -169,21 +343,13 @@ func (s *Session) applyStreamFrame(st *Stream, h frame.Header) (bool, error) {
 		st.release()
 	}
 	if d.discard > 0 {
-		if err := s.discard(d.discard); err != nil {
-			return false, err
-		}
+		s.startBody(nil, d.discard, h)
 	}
 	if d.deliver > 0 {
-		if err := s.readBody(st, d.deliver); err != nil {
-			return false, err
-		}
-		// Without FIN the frame's effects are complete (and it was
-		// useful): no need to take the stream's lock again.
-		if h.Flags()&frame.FlagFIN != 0 {
-			if end := st.endFrame(h); end.terminal {
-				st.release()
-			}
-		}
+		// The FIN, if any, is applied once the body is delivered
+		// (bodyRead).
+		s.bigFrames = d.deliver >= bigFrame
+		s.startBody(st, d.deliver, h)
 		return true, nil
 	}
 	return d.useful, nil
@@ -276,31 +442,52 @@ func (s *Session) waitReplyRoom(kind replyKind) error {
 	}
 }
 
-// discard consumes n body bytes without buffering them.
-func (s *Session) discard(n uint32) error {
-	_, err := s.br.Discard(int(n))
-	return err
+// startBody makes the next steps read n body bytes of h into st, or
+// discard them (st nil).
+func (s *Session) startBody(st *Stream, n uint32, h frame.Header) {
+	s.body = bodyState{st: st, left: n, h: h}
 }
 
-// readBody hands n DATA bytes from the conn to st (deliver: into a waiting
-// Read's slice or the stream's buffer), piece by piece as they arrive, so
-// nothing of the stream's is held while waiting for the network.
-func (s *Session) readBody(st *Stream, n uint32) error {
-	for n > 0 {
-		if s.br.Buffered() == 0 {
-			if _, err := s.br.Peek(1); err != nil {
-				return err
-			}
-		}
-		k := min(int(n), s.br.Buffered())
-		p, _ := s.br.Peek(k)
-		st.deliver(p)
-		if _, err := s.br.Discard(k); err != nil {
-			return err
-		}
-		n -= uint32(k)
+// readBodyPiece reads what has arrived of the body being read, at least
+// one byte: into its stream (deliver: a waiting Read's slice or the
+// stream's buffer) or past it. Nothing of the stream's is held while
+// waiting for the network, so a parked Read is never held up by a
+// trickling peer. The body's last piece applies the frame's FIN.
+func (s *Session) readBodyPiece() (gave bool, err error) {
+	b := &s.body
+	if b.st == nil {
+		n, err := s.br.Discard(int(b.left))
+		b.left -= uint32(n)
+		return false, err
 	}
-	return nil
+	if s.br.Buffered() == 0 {
+		if _, err := s.br.Peek(1); err != nil {
+			return false, err
+		}
+	}
+	k := min(int(b.left), s.br.Buffered())
+	p, _ := s.br.Peek(k)
+	gave = b.st.deliver(p)
+	s.br.Discard(k) // buffered: cannot fail
+	s.bodyRead(uint32(k))
+	return gave, nil
+}
+
+// bodyRead accounts for n bytes of the body being read, delivered; its
+// last byte applies the frame's FIN.
+func (s *Session) bodyRead(n uint32) {
+	b := &s.body
+	b.left -= n
+	if b.left > 0 {
+		return
+	}
+	st, h := b.st, b.h
+	b.st = nil
+	if h.Flags()&frame.FlagFIN != 0 {
+		if end := st.endFrame(h); end.terminal {
+			st.release()
+		}
+	}
 }
 
 // handlePing answers a PING(SYN) and matches a pong. It reports whether

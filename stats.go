@@ -35,6 +35,11 @@ type SessionStats struct {
 	// FramesSent and FramesReceived count frames written and read.
 	FramesSent     uint64
 	FramesReceived uint64
+	// FramesReadByStreams counts the frames of FramesReceived that a
+	// stream's Read read from the connection itself rather than the
+	// session's receive loop (spec.md §4.4): the frames whose data reached
+	// its reader without a hand-off between goroutines.
+	FramesReadByStreams uint64
 
 	// PingsSent counts our PINGs (Ping, keepalive and the RTT ping);
 	// PingsReceived counts the peer's, each answered with a pong.
@@ -74,6 +79,7 @@ type sessionStats struct {
 	streamsOpened, streamsInbound, streamsAccepted, streamsRefused atomic.Uint64
 	resetLocal, resetRemote                                        atomic.Uint64
 	bytesSent, bytesRecv, framesSent                               atomic.Uint64 // frames received: Session.framesRecv
+	framesByStreams                                                atomic.Uint64
 	pingsSent, pingsRecv                                           atomic.Uint64
 	protocolErrors, streamProtocolErrors, replyPauses              atomic.Uint64
 	windowGranted                                                  atomic.Uint64
@@ -118,6 +124,7 @@ func (s *Session) Stats() SessionStats {
 		BytesReceived:        c.bytesRecv.Load(),
 		FramesSent:           c.framesSent.Load(),
 		FramesReceived:       s.framesRecv.Load(),
+		FramesReadByStreams:  c.framesByStreams.Load(),
 		PingsSent:            c.pingsSent.Load(),
 		PingsReceived:        c.pingsRecv.Load(),
 		RTT:                  s.RTT(),

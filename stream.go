@@ -81,7 +81,11 @@ var _ net.Conn = (*Stream)(nil)
 type readWait struct {
 	parked []byte
 	turn   bool
-	queue  chan struct{}
+	// counted: the turn's holder is waiting, counted among the read
+	// role's waiters (readRole.waitFor), until it wakes or the receive
+	// loop hands it data (deliver), whichever comes first.
+	counted bool
+	queue   chan struct{}
 }
 
 func newStream(s *Session, id uint32, hs handshake) *Stream {
@@ -228,6 +232,7 @@ func (st *Stream) read(b []byte) (int, error) {
 		}
 		// Wait. The first waiting Read takes the turn and parks b, so
 		// that the receive loop delivers into it; others wait behind it.
+		// The turn's holder reads the conn itself if it may (readFor).
 		if st.rw == nil {
 			st.rw = new(readWait)
 		}
@@ -237,10 +242,21 @@ func (st *Stream) read(b []byte) (int, error) {
 		if turn {
 			// Capped at len(b): b's capacity beyond is not the Read's.
 			rw.turn, rw.parked = true, b[:0:len(b)]
+			if s.rd.tryTake(st) {
+				st.mu.Unlock()
+				s.readFor(st)
+				st.mu.Lock()
+				got = len(rw.parked)
+				rw.turn, rw.parked = false, nil
+				notify(rw.queue)
+				continue
+			}
 			if st.recvNotify == nil {
 				st.recvNotify = make(chan struct{}, 1)
 			}
 			wake = st.recvNotify
+			rw.counted = true
+			s.rd.waitFor()
 		} else {
 			if rw.queue == nil {
 				rw.queue = make(chan struct{}, 1)
@@ -259,11 +275,24 @@ func (st *Stream) read(b []byte) (int, error) {
 		if turn {
 			// Take b back: from here on the receive loop buffers. Whoever
 			// waits behind gets to look again (and maybe take the turn).
+			if rw.counted {
+				rw.counted = false
+				s.rd.waitDone()
+			}
 			got = len(rw.parked)
 			rw.turn, rw.parked = false, nil
 			notify(rw.queue)
 		}
 	}
+}
+
+// readDone says whether a Read holding the read role for st has what it
+// reads the conn for: data, the stream's end, or a reason to leave.
+func (st *Stream) readDone() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.rw.parked) > 0 || st.buf.Len() > 0 || st.finRecv || st.readClosed ||
+		st.state == StateReset || st.readDeadline.passed() || st.session.err() != nil
 }
 
 // readQueueLocked returns the channel of the Reads waiting behind the
@@ -282,6 +311,7 @@ func (st *Stream) wakeReaders() {
 	st.mu.Unlock()
 	notify(r)
 	notify(q)
+	st.session.rd.kick(st)
 }
 
 // sendWindowUpdateLocked queues a window update if enough has been read
@@ -413,15 +443,19 @@ func (st *Stream) SetDeadline(t time.Time) error {
 // SetReadDeadline sets the read deadline: a blocked and any later Read
 // fails with ErrTimeout once it passes; the zero time clears it.
 func (st *Stream) SetReadDeadline(t time.Time) error {
-	st.readDeadline.set(t)
+	st.readDeadline.set(t, st.kickRead)
 	st.wakeReaders()
 	return nil
 }
 
+// kickRead interrupts a Read of st that reads the conn itself, when its
+// deadline passes (readRole.kick).
+func (st *Stream) kickRead() { st.session.rd.kick(st) }
+
 // SetWriteDeadline sets the write deadline, as SetReadDeadline. A Write
 // that times out has queued only whole frames.
 func (st *Stream) SetWriteDeadline(t time.Time) error {
-	st.writeDeadline.set(t)
+	st.writeDeadline.set(t, nil)
 	st.mu.Lock()
 	notify(st.sendNotify)
 	st.mu.Unlock()

@@ -140,11 +140,13 @@ func (st *Stream) recvFINLocked(h frame.Header, before StreamState, d *recvDecis
 }
 
 // deliver hands one piece of a DATA payload to Read: straight into the
-// slice of a Read waiting with the buffer empty, as far as it fits, and
-// into the buffer otherwise. The caller holds p only for this call, never
-// across a read of the conn, so a parked Read is never held up by a
-// trickling peer: it takes its slice back whenever it wakes.
-func (st *Stream) deliver(p []byte) {
+// slice of a Read waiting with the buffer empty (or reading the conn
+// itself), as far as it fits, and into the buffer otherwise. The caller
+// holds p only for this call, never across a read of the conn, so a parked
+// Read is never held up by a trickling peer: it takes its slice back
+// whenever it wakes. It reports whether it gave data to a Read that was
+// waiting for the conn (readRole.waitFor), which no longer waits then.
+func (st *Stream) deliver(p []byte) (gave bool) {
 	st.mu.Lock()
 	switch {
 	case st.state == StateReset:
@@ -158,6 +160,11 @@ func (st *Stream) deliver(p []byte) {
 			n := copy(rw.parked[k:cap(rw.parked)], p)
 			rw.parked = rw.parked[:k+n]
 			p = p[n:]
+			if rw.counted {
+				rw.counted = false
+				st.session.rd.waitDone()
+				gave = true
+			}
 		}
 		if len(p) > 0 {
 			st.buf.write(p)
@@ -166,4 +173,32 @@ func (st *Stream) deliver(p []byte) {
 	wake := st.recvNotify
 	st.mu.Unlock()
 	notify(wake)
+	return gave
+}
+
+// parkedSpare is the room left in the slice of st's Read holding the read
+// role (readFor), which only that Read's own goroutine writes into.
+func (st *Stream) parkedSpare() []byte {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rw := st.rw
+	if rw == nil || !rw.turn || st.buf.Len() > 0 {
+		return nil
+	}
+	return rw.parked[len(rw.parked):cap(rw.parked)]
+}
+
+// deliverInPlace is deliver for n bytes that the Read holding the read
+// role has read from the conn straight into its slice (parkedSpare).
+func (st *Stream) deliverInPlace(n int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch {
+	case st.state == StateReset:
+		// Dropped: the Read returns the stream's error.
+	case st.readClosed:
+		st.sendWindowUpdateLocked()
+	default:
+		st.rw.parked = st.rw.parked[:len(st.rw.parked)+n]
+	}
 }

@@ -47,11 +47,13 @@ func (st *Stream) Write(b []byte) (int, error) {
 		if st.sendWindow == 0 {
 			wait := st.sendNotifyLocked()
 			st.mu.Unlock()
+			s.rd.waitFor() // the peer's window update comes with the conn
 			select {
 			case <-wait:
 			case <-st.writeDeadline.wait():
 			case <-s.done: // the stream is Reset by now: the loop returns
 			}
+			s.rd.waitDone()
 			continue
 		}
 		n, err := st.sendData(b[:min(len(b), maxMsg, int(st.sendWindow))])

@@ -83,6 +83,11 @@ func (st *Stream) transitionLocked(ev streamEvent, code uint32, replied bool) (b
 	if next != old {
 		notify(st.recvNotify)
 		notify(st.sendNotify)
+		if ev == evSessionClosed || ev == evSendRST && !replied {
+			// Not an event the conn brought: a Read reading the conn
+			// itself for this stream must look again (readRole.kick).
+			st.session.rd.kick(st)
+		}
 	}
 	if next == StateReset && old != StateReset {
 		st.cause = causeOf(ev)

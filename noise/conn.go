@@ -153,6 +153,22 @@ func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
 // SetReadDeadline sets the underlying conn's read deadline.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
 
+// ReadInterruptible reports whether a Read that a read deadline in the
+// past interrupts loses nothing, so that a Yamux session may let its
+// streams' Reads read the conn themselves (yamux.InterruptibleReader):
+// Read keeps a message cut short by a timeout and goes on with it, so it
+// depends on the conn underneath, which qualifies over TCP, a Unix socket,
+// or when it says so itself.
+func (c *Conn) ReadInterruptible() bool {
+	switch inner := c.conn.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	case interface{ ReadInterruptible() bool }:
+		return inner.ReadInterruptible()
+	}
+	return false
+}
+
 // SetWriteDeadline sets the underlying conn's write deadline.
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
 

@@ -170,12 +170,19 @@ func (fr *Reader) ReadHeader() (Header, error) {
 	if _, err := io.ReadFull(fr.r, fr.hdr[:]); err != nil {
 		return Header{}, err
 	}
-	h := fr.hdr
-	if err := h.Validate(); err != nil {
+	return Decode(fr.hdr[:], fr.maxPayload)
+}
+
+// Decode decodes and validates the header in the first HeaderSize bytes of
+// b, rejecting DATA frames that announce more than maxPayload bytes from
+// the header alone (spec.md §7).
+func Decode(b []byte, maxPayload uint32) (Header, error) {
+	h, err := Parse(b)
+	if err != nil {
 		return h, err
 	}
-	if h.Type() == TypeData && h.Length() > fr.maxPayload {
-		return h, fmt.Errorf("%w: DATA length %d > %d", ErrFrameTooLarge, h.Length(), fr.maxPayload)
+	if h.Type() == TypeData && h.Length() > maxPayload {
+		return h, fmt.Errorf("%w: DATA length %d > %d", ErrFrameTooLarge, h.Length(), maxPayload)
 	}
 	return h, nil
 }

@@ -335,6 +335,11 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
+// ReadInterruptible reports true: a Read that a read deadline in the past
+// interrupts consumes nothing, and Reads go on once the deadline is
+// cleared (yamux.InterruptibleReader).
+func (c *Conn) ReadInterruptible() bool { return true }
+
 // SetWriteDeadline sets the write deadline; see SetReadDeadline.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if c.isClosed() {

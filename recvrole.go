@@ -1,0 +1,349 @@
+package yamux
+
+import (
+	"net"
+	"reflect"
+	"sync"
+	"time"
+)
+
+// The read role: who reads the conn (spec.md §4.4). Exactly one goroutine
+// at a time reads frames from the conn and acts on them: normally the
+// receive loop, but a Read that would otherwise wait for data may take the
+// role and read the conn itself, so that the data it waits for reaches it
+// without a hand-off from the receive loop to the reader (a goroutine
+// wake-up per message on each side, the largest cost of a request/response
+// exchange once the system calls are counted).
+//
+// A Read may take the role only when nothing else waits for what the conn
+// brings: when the receive loop finds that the one waiting party was the
+// Read it has just given data to, it leaves the role idle instead of
+// reading on, and the next Read takes it. Anything that then starts waiting
+// for the conn (another Read, a Write on an empty window, AcceptStream, a
+// Ping, a full ACK backlog) gives the role back to the receive loop, and so
+// does a Read holding the role that gets its data while others wait. An
+// idle role goes back to the receive loop after idleGrace at the latest, so
+// frames nobody waits for (a peer's ping, window updates nobody needs yet)
+// are read within about a millisecond however the application behaves.
+//
+// A Read holding the role may be blocked in the conn's Read when it has to
+// leave: its deadline passes, the stream is closed or reset, the session
+// ends. It is then interrupted with a read deadline in the past
+// (readRole.kick), which is why the role is only ever given to a Read on
+// connections whose Read loses nothing to such an interruption
+// (directReads). Frame decoding state lives in the session
+// (session_recv.go), so whoever holds the role next goes on where the last
+// holder stopped, in the middle of a frame if need be.
+
+// idleGrace is how long the role may stay idle before the receive loop
+// takes it back. The Go runtime wakes timers that fire while every
+// goroutine sleeps with millisecond precision, so in practice this is
+// "at most about a millisecond"; a Read coming back sooner keeps the
+// direct path.
+const idleGrace = 100 * time.Microsecond
+
+// holderKind says who holds the read role.
+type holderKind uint8
+
+const (
+	holderLoop   holderKind = iota // the receive loop
+	holderIdle                     // nobody: the next Read may take it
+	holderStream                   // a Read of readRole.st
+)
+
+// InterruptibleReader is implemented by a connection that a session may
+// let an application's Stream.Read read directly, interrupting it when
+// that Read has to leave. ReadInterruptible reports whether a Read of the
+// connection that a read deadline in the past interrupts consumes nothing
+// it does not return, so that Reads go on with the next byte once the
+// deadline is cleared. *net.TCPConn, *net.UnixConn and net.Pipe
+// connections qualify without it; a wrapper (a security layer such as
+// noise.Conn) says so when its own Read, and the connection under it,
+// behave that way. On other connections only the session's receive loop
+// reads.
+type InterruptibleReader interface {
+	SetReadDeadline(t time.Time) error
+	ReadInterruptible() bool
+}
+
+// pipeType is the type of net.Pipe's ends (unexported in package net).
+var pipeType = func() reflect.Type {
+	c, d := net.Pipe()
+	c.Close()
+	d.Close()
+	return reflect.TypeOf(c)
+}()
+
+// directReads reports whether a Read may read conn itself (see
+// InterruptibleReader), and returns the deadline setter that interrupts it.
+func directReads(conn any) (func(time.Time) error, bool) {
+	switch c := conn.(type) {
+	case *net.TCPConn:
+		return c.SetReadDeadline, true
+	case *net.UnixConn:
+		return c.SetReadDeadline, true
+	case InterruptibleReader:
+		if c.ReadInterruptible() {
+			return c.SetReadDeadline, true
+		}
+		return nil, false
+	}
+	if c, ok := conn.(net.Conn); ok && reflect.TypeOf(conn) == pipeType {
+		return c.SetReadDeadline, true
+	}
+	return nil, false
+}
+
+// readRole is the session's read role; its fields are guarded by mu,
+// which is taken after a Stream's mu, never before.
+type readRole struct {
+	mu     sync.Mutex
+	holder holderKind
+	st     *Stream // the holding Read's stream (holderStream)
+	// blocked: the holding Read is in (or about to enter) a read of the
+	// conn; kicked: it has been interrupted there (a read deadline in the
+	// past is set); recheck: something changed for it while it was not
+	// blocked, so it looks at its stream again before reading.
+	blocked, kicked, recheck bool
+	// waiters counts the goroutines waiting for something only the conn
+	// brings (waitFor); pings counts our pings awaiting their pong. While
+	// either is non-zero, the role is not left idle.
+	waiters, pings int
+	// closed: the session has ended; the role goes back to the receive
+	// loop for good (its lingering read).
+	closed bool
+	// wake tells the receive loop the role is its own again (1-buffered).
+	wake chan struct{}
+	// grace takes an idle role back (idleGrace); its channel is read by
+	// the receive loop only.
+	grace *time.Timer
+	// setDeadline interrupts the conn's Read; nil when Reads may not hold
+	// the role (directReads).
+	setDeadline func(time.Time) error
+}
+
+func (r *readRole) init(conn any) {
+	r.wake = make(chan struct{}, 1)
+	r.setDeadline, _ = directReads(conn)
+	if r.setDeadline != nil {
+		r.grace = time.NewTimer(idleGrace)
+		r.grace.Stop()
+	}
+}
+
+// graceChan is the channel the receive loop waits on for an idle role to
+// come back (nil, never ready, when the role is never idle).
+func (r *readRole) graceChan() <-chan time.Time {
+	if r.grace == nil {
+		return nil
+	}
+	return r.grace.C
+}
+
+// handToLoop gives the role from st's Read to the receive loop, which may
+// wait where a Read must not (for reply room, waitReplyRoom).
+func (r *readRole) handToLoop(st *Stream) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.holder != holderStream || r.st != st {
+		return
+	}
+	r.blocked, r.recheck = false, false
+	if r.kicked {
+		r.kicked = false
+		r.setDeadline(time.Time{})
+	}
+	r.toLoopLocked()
+}
+
+// stop releases the grace timer when the receive loop ends.
+func (r *readRole) stop() {
+	if r.grace != nil {
+		r.grace.Stop()
+	}
+}
+
+// aLongTimeAgo is a read deadline in the past: it interrupts a Read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// tryTake gives the role to a Read of st if it is idle; the caller then
+// reads the conn until it has its data (Stream.read).
+func (r *readRole) tryTake(st *Stream) bool {
+	if r.setDeadline == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.holder != holderIdle || r.closed {
+		return false
+	}
+	r.holder, r.st = holderStream, st
+	r.recheck = false
+	return true
+}
+
+// release gives the role up from st's Read: to nobody (idle) when nothing
+// waits for the conn, else to the receive loop.
+func (r *readRole) release(st *Stream) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.holder != holderStream || r.st != st {
+		return
+	}
+	r.st = nil
+	r.blocked, r.recheck = false, false
+	if r.kicked {
+		r.kicked = false
+		r.setDeadline(time.Time{})
+	}
+	if r.closed || r.waiters > 0 || r.pings > 0 {
+		r.toLoopLocked()
+		return
+	}
+	r.holder = holderIdle
+	r.grace.Reset(idleGrace)
+}
+
+// toLoopLocked gives the role to the receive loop and wakes it.
+func (r *readRole) toLoopLocked() {
+	r.holder, r.st = holderLoop, nil
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// leaveIdle is called by the receive loop after a step in which it gave a
+// waiting Read its data: if that Read was all that waited for the conn and
+// nothing more is buffered, the loop stops reading and leaves the role to
+// that Read's next call. It reports whether it did.
+func (r *readRole) leaveIdle(buffered int) bool {
+	if r.setDeadline == nil || buffered > 0 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.holder != holderLoop || r.closed || r.waiters > 0 || r.pings > 0 {
+		return false
+	}
+	r.holder = holderIdle
+	r.grace.Reset(idleGrace)
+	return true
+}
+
+// graceExpired takes an idle role back for the receive loop (idleGrace).
+func (r *readRole) graceExpired() {
+	r.mu.Lock()
+	if r.holder == holderIdle {
+		r.holder = holderLoop
+	}
+	r.mu.Unlock()
+}
+
+// loopHolds says whether the receive loop holds the role.
+func (r *readRole) loopHolds() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.holder == holderLoop
+}
+
+// waitFor registers a goroutine about to wait for something only the conn
+// brings; an idle role goes back to the receive loop so that it comes.
+// The caller calls waitDone once its wait is over.
+func (r *readRole) waitFor() {
+	r.mu.Lock()
+	r.waiters++
+	if r.holder == holderIdle {
+		r.toLoopLocked()
+	}
+	r.mu.Unlock()
+}
+
+func (r *readRole) waitDone() {
+	r.mu.Lock()
+	r.waiters--
+	r.mu.Unlock()
+}
+
+// pingSent and pongSettled count our pings awaiting a pong: their round
+// trip is measured, so the pong must not wait for an idle role.
+func (r *readRole) pingSent() {
+	r.mu.Lock()
+	r.pings++
+	if r.holder == holderIdle {
+		r.toLoopLocked()
+	}
+	r.mu.Unlock()
+}
+
+func (r *readRole) pongSettled(n int) {
+	r.mu.Lock()
+	r.pings -= n
+	r.mu.Unlock()
+}
+
+// close hands the role back to the receive loop for good (the session has
+// ended): a holding Read is interrupted and gives it back when it leaves.
+func (r *readRole) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	switch r.holder {
+	case holderIdle:
+		r.toLoopLocked()
+	case holderStream:
+		r.kickLocked()
+	}
+}
+
+// kick makes st's Read, if it holds the role, look at its stream again:
+// at once if it is blocked reading the conn (interrupted by a read
+// deadline in the past), else before its next read.
+func (r *readRole) kick(st *Stream) {
+	if r.setDeadline == nil {
+		return
+	}
+	r.mu.Lock()
+	if r.holder == holderStream && r.st == st {
+		r.kickLocked()
+	}
+	r.mu.Unlock()
+}
+
+func (r *readRole) kickLocked() {
+	if !r.blocked {
+		r.recheck = true
+		return
+	}
+	if !r.kicked {
+		r.kicked = true
+		r.setDeadline(aLongTimeAgo)
+	}
+}
+
+// enterRead is called by st's holding Read before a step that may read
+// the conn; false means it was asked to look at its stream first.
+func (r *readRole) enterRead(st *Stream) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.recheck || r.closed {
+		r.recheck = false
+		return false
+	}
+	r.blocked = true
+	return true
+}
+
+// exitRead ends what enterRead began; it reports whether the read was
+// interrupted (the error it returned, if a timeout, is ours).
+func (r *readRole) exitRead() (kicked bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.blocked = false
+	if r.kicked {
+		r.kicked = false
+		r.setDeadline(time.Time{})
+		return true
+	}
+	return false
+}
