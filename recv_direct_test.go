@@ -36,24 +36,27 @@ func holder(s *yamux.Session) string {
 	return kind
 }
 
-// startDirect has the raw peer send one message on st that our Read takes
-// from the receive loop; nothing else waits, so the loop leaves the read
-// role idle for st's next Read. It checks that the role is idle.
+// startDirect has the raw peer send two messages on st that our Read
+// takes from the receive loop; nothing else waits, so the loop leaves the
+// read role idle for st's next Read. It checks that the role is idle.
 func startDirect(t *testing.T, p *rawPeer, st *yamux.Stream) {
 	t.Helper()
 	// Our RTT ping's pong has been read (the loop keeps the role while a
 	// ping awaits its pong), and the Read waits before the data comes: the
 	// loop gives it the data (had the data come first, the loop would have
-	// buffered it).
+	// buffered it). Twice: the loop leaves the role only to a stream it
+	// gave data to twice in a row.
 	synctest.Wait()
-	read := goCall(func() error {
-		expectRead(t, st, "warm")
-		return nil
-	})
-	synctest.Wait()
-	p.writeData(0, st.StreamID(), []byte("warm"))
-	waitCall(t, read, "Read")
-	synctest.Wait()
+	for range 2 {
+		read := goCall(func() error {
+			expectRead(t, st, "warm")
+			return nil
+		})
+		synctest.Wait()
+		p.writeData(0, st.StreamID(), []byte("warm"))
+		waitCall(t, read, "Read")
+		synctest.Wait()
+	}
 	if h := holder(p.S); h != "idle" {
 		t.Fatalf("after a Read took its data from the loop with nothing else waiting, the read role is held by %s, want idle", h)
 	}

@@ -109,6 +109,9 @@ type readRole struct {
 	// brings (waitFor); pings counts our pings awaiting their pong. While
 	// either is non-zero, the role is not left idle.
 	waiters, pings int
+	// lastGave is the stream whose waiting Read the loop last gave data
+	// to (leaveIdle); the loop's own, not guarded by mu.
+	lastGave uint32
 	// closed: the session has ended; the role goes back to the receive
 	// loop for good (its lingering read).
 	closed bool
@@ -213,12 +216,21 @@ func (r *readRole) toLoopLocked() {
 	}
 }
 
-// leaveIdle is called by the receive loop after a step in which it gave a
-// waiting Read its data: if that Read was all that waited for the conn and
-// nothing more is buffered, the loop stops reading and leaves the role to
-// that Read's next call. It reports whether it did.
-func (r *readRole) leaveIdle(buffered int) bool {
-	if r.setDeadline == nil || buffered > 0 {
+// leaveIdle is called by the receive loop, with nothing more buffered,
+// after a step in which it gave data to st's waiting Read. If that Read
+// was all that waited for the conn, and the Read the loop gave data to
+// before was st's too, the loop stops reading and leaves the role to st's next
+// Read. It reports whether it did. The last condition keeps the direct
+// path to one stream read in turn (a request/response or bulk stream):
+// the Reads of several streams in parallel are better served by one
+// reader than by the role going back and forth between them and the loop.
+func (r *readRole) leaveIdle(st *Stream) bool {
+	if r.setDeadline == nil {
+		return false
+	}
+	same := r.lastGave == st.id
+	r.lastGave = st.id
+	if !same {
 		return false
 	}
 	r.mu.Lock()

@@ -75,7 +75,7 @@ func TestReadRoleOnlyInterruptibleConns(t *testing.T) {
 	if r.tryTake(&Stream{}) {
 		t.Error("tryTake on a conn a Read may not read = true, want false")
 	}
-	if r.leaveIdle(0) {
+	if r.leaveIdle(&Stream{}) {
 		t.Error("leaveIdle on such a conn = true, want false")
 	}
 }
@@ -124,21 +124,25 @@ func TestReadRoleTransitions(t *testing.T) {
 	if r.tryTake(a) {
 		t.Fatal("tryTake while the loop holds the role = true, want false")
 	}
-	if r.leaveIdle(1) {
-		t.Fatal("leaveIdle with bytes still buffered = true, want false")
+	a.id, b.id = 1, 3
+	if r.leaveIdle(a) {
+		t.Fatal("leaveIdle after giving data to a first Read = true, want false")
+	}
+	if r.leaveIdle(b) {
+		t.Fatal("leaveIdle after giving data to another stream's Read = true, want false")
 	}
 	r.waitFor()
-	if r.leaveIdle(0) {
+	if r.leaveIdle(b) {
 		t.Fatal("leaveIdle while something waits = true, want false")
 	}
 	r.waitDone()
 	r.pingSent()
-	if r.leaveIdle(0) {
+	if r.leaveIdle(b) {
 		t.Fatal("leaveIdle while a ping awaits its pong = true, want false")
 	}
 	r.pongSettled(1)
-	if !r.leaveIdle(0) || r.state() != holderIdle {
-		t.Fatalf("leaveIdle with nothing waiting: role held by %v, want idle", r.state())
+	if !r.leaveIdle(b) || r.state() != holderIdle {
+		t.Fatalf("leaveIdle with nothing waiting, twice for one stream: role held by %v, want idle", r.state())
 	}
 	if !r.tryTake(a) {
 		t.Fatal("tryTake of an idle role = false, want true")

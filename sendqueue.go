@@ -2,6 +2,7 @@ package yamux
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yamuxgo/yamux/internal/frame"
@@ -111,6 +112,9 @@ type sendQueue struct {
 	// pongs and resets count the frames of ctrl queued by recvLoop in
 	// answer to the peer; bounded by maxPendingPongs and maxPendingResets.
 	pongs, resets int
+	// repliesAtBound mirrors whether either is at its bound, for
+	// repliesFull to read without the lock.
+	repliesAtBound atomic.Bool
 	// ring holds copied DATA frames in [head, tail) (monotonic counters,
 	// modulo len(ring)); ringFrames counts those since the last take.
 	// Allocated on first use.
@@ -199,8 +203,10 @@ func (q *sendQueue) control(h frame.Header, kind replyKind) {
 	switch kind {
 	case replyPong:
 		q.pongs++
+		q.boundLocked()
 	case replyReset:
 		q.resets++
+		q.boundLocked()
 	}
 	idle := !q.writing
 	q.mu.Unlock()
@@ -226,10 +232,10 @@ func (q *sendQueue) replyRoom(kind replyKind) <-chan struct{} {
 
 // repliesFull reports whether either reply bound is reached, so that the
 // next frame might make its reader wait for room.
-func (q *sendQueue) repliesFull() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.pongs >= maxPendingPongs || q.resets >= maxPendingResets
+func (q *sendQueue) repliesFull() bool { return q.repliesAtBound.Load() }
+
+func (q *sendQueue) boundLocked() {
+	q.repliesAtBound.Store(q.pongs >= maxPendingPongs || q.resets >= maxPendingResets)
 }
 
 func (q *sendQueue) ringLenLocked() int { return int(q.tail - q.head) }
@@ -393,6 +399,7 @@ func (q *sendQueue) commit(b *sendBatch, err error) {
 	q.mu.Lock()
 	q.pongs -= b.pongs
 	q.resets -= b.resets
+	q.boundLocked()
 	if b.tail > q.head {
 		q.head = b.tail
 	}

@@ -70,8 +70,11 @@ func (s *Session) recvLoop() {
 // conn fails or the session ends.
 func (s *Session) readFrames() error {
 	grace := s.rd.graceChan()
+	// Only the loop itself gives the role away (leaveIdle): while it holds
+	// it, it need not look.
+	holds := true
 	for {
-		if !s.rd.loopHolds() {
+		if !holds {
 			select {
 			case <-s.rd.wake:
 			case <-grace:
@@ -79,19 +82,18 @@ func (s *Session) readFrames() error {
 			case <-s.done:
 				return nil
 			}
+			holds = s.rd.loopHolds()
 			continue
 		}
-		select {
-		case <-s.done:
-			return nil // what follows is discarded (recvLoop)
-		default:
+		if s.err() != nil {
+			return nil // the session ended; what follows is discarded (recvLoop)
 		}
 		gave, err := s.step()
 		if err != nil {
 			return err
 		}
-		if gave {
-			s.rd.leaveIdle(s.br.Buffered())
+		if gave != nil && s.br.Buffered() == 0 {
+			holds = !s.rd.leaveIdle(gave)
 		}
 	}
 }
@@ -108,11 +110,30 @@ func (s *Session) readFor(st *Stream) {
 		s.byStream = false
 		s.rd.release(st)
 	}()
-	for !st.readDone() {
+	for {
+		got, room, leave := st.readStatus()
+		// With data in hand, go on only while more can be handled without
+		// waiting for the conn and the slice has room: a stream of small
+		// frames then fills one Read, as it does from the buffer.
+		if leave || got && (!room || !s.bufferedStep()) {
+			return
+		}
+		// What is buffered is handled as the receive loop handles it, with
+		// none of the role's bookkeeping around reads of the conn (a kick
+		// meanwhile is seen before the next one, enterRead).
+		for s.bufferedStep() && !(s.body.left == 0 && s.send.repliesFull()) {
+			if _, err := s.step(); err != nil {
+				s.failRead(err)
+				return
+			}
+		}
 		if s.body.left == 0 && s.send.repliesFull() {
 			// Only the receive loop waits for reply room (waitReplyRoom):
 			// a peer piling up pings or resets is its business.
 			s.rd.handToLoop(st)
+			return
+		}
+		if got, _, leave := st.readStatus(); got || leave {
 			return
 		}
 		if !s.rd.enterRead(st) {
@@ -123,14 +144,29 @@ func (s *Session) readFor(st *Stream) {
 			continue // interrupted by a kick, nothing lost
 		}
 		if err != nil {
-			select {
-			case <-s.done:
-			default:
-				s.fail(err)
-			}
+			s.failRead(err)
 			return
 		}
 	}
+}
+
+// failRead ends the session because of what reading the conn found, as
+// the receive loop does, unless it is already ending.
+func (s *Session) failRead(err error) {
+	select {
+	case <-s.done:
+	default:
+		s.fail(err)
+	}
+}
+
+// bufferedStep says whether the next step can be taken from the read
+// buffer alone, without reading the conn.
+func (s *Session) bufferedStep() bool {
+	if s.body.left > 0 {
+		return s.br.Buffered() > 0
+	}
+	return s.br.Buffered() >= frame.HeaderSize-s.hdrN
 }
 
 // isTimeout reports whether err is a read deadline's timeout.
@@ -151,19 +187,25 @@ type bodyState struct {
 
 // step reads and acts on one unit of what the conn brings: a frame header
 // (and everything the header alone decides), or one piece of the DATA body
-// being read. It reports whether it gave data to a Read that was waiting
-// for it. A step interrupted by a read deadline (a holding Read's kick)
+// being read. It returns the stream whose Read, waiting for data, it gave
+// data to, if it did. A step interrupted by a read deadline (a holding Read's kick)
 // consumes nothing it has not acted on, so the next step goes on from
 // there.
-func (s *Session) step() (gave bool, err error) {
-	if s.body.left > 0 {
-		return s.readBodyPiece()
+func (s *Session) step() (gave *Stream, err error) {
+	if s.body.left == 0 {
+		h, err := s.readHeader()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.handleHeader(h); err != nil {
+			return nil, err
+		}
+		if s.body.left == 0 || s.br.Buffered() < int(s.body.left) {
+			return nil, nil
+		}
+		// The whole body is here too (a small frame): on with it.
 	}
-	h, err := s.readHeader()
-	if err != nil {
-		return false, err
-	}
-	return false, s.handleHeader(h)
+	return s.readBodyPiece()
 }
 
 // bigFrame is the DATA payload from which a Read holding the read role
@@ -453,21 +495,23 @@ func (s *Session) startBody(st *Stream, n uint32, h frame.Header) {
 // stream's buffer) or past it. Nothing of the stream's is held while
 // waiting for the network, so a parked Read is never held up by a
 // trickling peer. The body's last piece applies the frame's FIN.
-func (s *Session) readBodyPiece() (gave bool, err error) {
+func (s *Session) readBodyPiece() (gave *Stream, err error) {
 	b := &s.body
 	if b.st == nil {
 		n, err := s.br.Discard(int(b.left))
 		b.left -= uint32(n)
-		return false, err
+		return nil, err
 	}
 	if s.br.Buffered() == 0 {
 		if _, err := s.br.Peek(1); err != nil {
-			return false, err
+			return nil, err
 		}
 	}
 	k := min(int(b.left), s.br.Buffered())
 	p, _ := s.br.Peek(k)
-	gave = b.st.deliver(p)
+	if b.st.deliver(p) {
+		gave = b.st
+	}
 	s.br.Discard(k) // buffered: cannot fail
 	s.bodyRead(uint32(k))
 	return gave, nil

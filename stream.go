@@ -286,13 +286,19 @@ func (st *Stream) read(b []byte) (int, error) {
 	}
 }
 
-// readDone says whether a Read holding the read role for st has what it
-// reads the conn for: data, the stream's end, or a reason to leave.
-func (st *Stream) readDone() bool {
+// readStatus is what a Read holding the read role for st (readFor) needs
+// to know: whether it has data, whether its slice has room for more, and
+// whether it must stop reading the conn (the stream's end, a reason to
+// leave).
+func (st *Stream) readStatus() (got, room, leave bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return len(st.rw.parked) > 0 || st.buf.Len() > 0 || st.finRecv || st.readClosed ||
-		st.state == StateReset || st.readDeadline.passed() || st.session.err() != nil
+	rw := st.rw
+	got = len(rw.parked) > 0 || st.buf.Len() > 0
+	room = len(rw.parked) < cap(rw.parked) && st.buf.Len() == 0
+	leave = st.finRecv || st.readClosed || st.state == StateReset ||
+		st.readDeadline.passed() || st.session.err() != nil
+	return got, room, leave
 }
 
 // readQueueLocked returns the channel of the Reads waiting behind the
