@@ -27,26 +27,32 @@
 //
 // # Concurrency
 //
-// A session runs exactly two goroutines: a receive loop, the only reader of
-// the connection, and a send loop. Writes to the connection are serialised
-// by a writer role rather than owned by one goroutine: a Write that finds
-// nobody writing takes the role and writes everything queued itself, so a
-// message costs no hand-off; the send loop writes what the receive loop
-// queues (window updates, pongs, resets: the receive loop never writes) and
-// the final frames. Each batch is one writev on a socket, or one
-// WriteBuffers call on a connection that implements BuffersWriter (a
-// security layer such as noise.Conn, which seals the batch into as few
-// records as it can). There is no goroutine per stream, per open or per
-// ping. A stream is state and buffers: for each frame the receive loop asks
-// the stream what it means (deliver so many bytes, discard them, answer
-// with RST, release the stream) and does the reading and replying itself;
-// a Read already waiting gets the bytes straight into its slice.
+// A session runs exactly two goroutines: a receive loop and a send loop.
+// Both directions of the connection are roles rather than goroutines. One
+// goroutine at a time reads the connection (the read role): normally the
+// receive loop, but a Read that would wait for data, when nothing else
+// waits for what the connection brings, reads the connection itself, so
+// its data costs no hand-off between goroutines (spec.md §4.4); it is
+// interrupted with a read deadline when it has to leave, so this only
+// happens on connections that lose nothing to that (TCP, Unix sockets,
+// net.Pipe, InterruptibleReader). Writes are serialised by a writer role:
+// a Write that finds nobody writing takes the role and writes everything
+// queued itself; the send loop writes what the reader queues (window
+// updates, pongs, resets: whoever reads never writes) and the final
+// frames. Each batch is one writev on a socket, or one WriteBuffers call
+// on a connection that implements BuffersWriter (a security layer such as
+// noise.Conn, which seals the batch into as few records as it can). There
+// is no goroutine per stream, per open or per ping. A stream is state and
+// buffers: for each frame the reader asks the stream what it means
+// (deliver so many bytes, discard them, answer with RST, release the
+// stream) and does the reading and replying itself; a Read already
+// waiting gets the bytes straight into its slice.
 // Control frames (window updates, pings, resets, GO_AWAY) are written
 // ahead of queued data. Write copies the caller's bytes into the queue's
 // bounded ring while it has room and returns; a frame that does not fit
 // is written from the caller's slice, in FIFO order across streams, and
 // that Write returns once it is written. Write blocks while the peer's
-// window is empty. The receive loop never stops reading for a peer that
+// window is empty. The reader never stops reading for a peer that
 // behaves like us: replies are bounded above what such a peer can
 // cause. All methods of Session and Stream are safe for concurrent use;
 // concurrent Writes on one stream are serialised, so their frames never

@@ -28,7 +28,7 @@ const IdleGrace = idleGrace
 // be read calls it for each session, then waits again.
 func EndIdleGrace(s *Session) {
 	s.rd.mu.Lock()
-	if s.rd.holder == holderIdle {
+	if s.rd.kind() == holderIdle {
 		s.rd.toLoopLocked()
 	}
 	s.rd.mu.Unlock()
@@ -39,7 +39,7 @@ func EndIdleGrace(s *Session) {
 func ReadRoleHolder(s *Session) (string, uint32) {
 	s.rd.mu.Lock()
 	defer s.rd.mu.Unlock()
-	switch s.rd.holder {
+	switch s.rd.kind() {
 	case holderIdle:
 		return "idle", 0
 	case holderStream:

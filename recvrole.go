@@ -4,6 +4,7 @@ import (
 	"net"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -94,21 +95,26 @@ func directReads(conn any) (func(time.Time) error, bool) {
 	return nil, false
 }
 
-// readRole is the session's read role; its fields are guarded by mu,
-// which is taken after a Stream's mu, never before.
+// readRole is the session's read role. Its fields are guarded by mu,
+// which is taken after a Stream's mu, never before; holder and waiting are
+// atomics so that the frequent calls (waitFor, waitDone, kick of a stream
+// not holding the role) take no lock.
 type readRole struct {
-	mu     sync.Mutex
-	holder holderKind
+	mu sync.Mutex
+	// holder is a holderKind, written under mu.
+	holder atomic.Uint32
 	st     *Stream // the holding Read's stream (holderStream)
 	// blocked: the holding Read is in (or about to enter) a read of the
 	// conn; kicked: it has been interrupted there (a read deadline in the
 	// past is set); recheck: something changed for it while it was not
 	// blocked, so it looks at its stream again before reading.
 	blocked, kicked, recheck bool
-	// waiters counts the goroutines waiting for something only the conn
-	// brings (waitFor); pings counts our pings awaiting their pong. While
-	// either is non-zero, the role is not left idle.
-	waiters, pings int
+	// waiting counts the goroutines waiting for something only the conn
+	// brings (waitFor) and our pings awaiting their pong: while it is not
+	// zero, the role is not left idle. Whoever changes holder to idle
+	// looks at waiting after, and whoever adds to waiting looks at holder
+	// after, so one of the two sees the other.
+	waiting atomic.Int32
 	// lastGave is the stream whose waiting Read the loop last gave data
 	// to (leaveIdle); the loop's own, not guarded by mu.
 	lastGave uint32
@@ -121,7 +127,7 @@ type readRole struct {
 	// the receive loop only.
 	grace *time.Timer
 	// setDeadline interrupts the conn's Read; nil when Reads may not hold
-	// the role (directReads).
+	// the role (directReads), and then the role never leaves the loop.
 	setDeadline func(time.Time) error
 }
 
@@ -134,6 +140,8 @@ func (r *readRole) init(conn any) {
 	}
 }
 
+func (r *readRole) kind() holderKind { return holderKind(r.holder.Load()) }
+
 // graceChan is the channel the receive loop waits on for an idle role to
 // come back (nil, never ready, when the role is never idle).
 func (r *readRole) graceChan() <-chan time.Time {
@@ -141,22 +149,6 @@ func (r *readRole) graceChan() <-chan time.Time {
 		return nil
 	}
 	return r.grace.C
-}
-
-// handToLoop gives the role from st's Read to the receive loop, which may
-// wait where a Read must not (for reply room, waitReplyRoom).
-func (r *readRole) handToLoop(st *Stream) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.holder != holderStream || r.st != st {
-		return
-	}
-	r.blocked, r.recheck = false, false
-	if r.kicked {
-		r.kicked = false
-		r.setDeadline(time.Time{})
-	}
-	r.toLoopLocked()
 }
 
 // stop releases the grace timer when the receive loop ends.
@@ -172,15 +164,16 @@ var aLongTimeAgo = time.Unix(1, 0)
 // tryTake gives the role to a Read of st if it is idle; the caller then
 // reads the conn until it has its data (Stream.read).
 func (r *readRole) tryTake(st *Stream) bool {
-	if r.setDeadline == nil {
+	if r.setDeadline == nil || r.kind() != holderIdle {
 		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.holder != holderIdle || r.closed {
+	if r.kind() != holderIdle || r.closed {
 		return false
 	}
-	r.holder, r.st = holderStream, st
+	r.holder.Store(uint32(holderStream))
+	r.st = st
 	r.recheck = false
 	return true
 }
@@ -190,26 +183,59 @@ func (r *readRole) tryTake(st *Stream) bool {
 func (r *readRole) release(st *Stream) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.holder != holderStream || r.st != st {
+	if !r.heldByLocked(st) {
 		return
 	}
 	r.st = nil
+	if r.closed || r.waiting.Load() > 0 {
+		r.toLoopLocked()
+		return
+	}
+	r.idleLocked()
+}
+
+// handToLoop gives the role from st's Read to the receive loop, which may
+// wait where a Read must not (for reply room, waitReplyRoom).
+func (r *readRole) handToLoop(st *Stream) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.heldByLocked(st) {
+		r.toLoopLocked()
+	}
+}
+
+// heldByLocked says whether st's Read holds the role and, if so, clears
+// what its reading left: a kick's read deadline, before anyone else
+// reads.
+func (r *readRole) heldByLocked(st *Stream) bool {
+	if r.kind() != holderStream || r.st != st {
+		return false
+	}
 	r.blocked, r.recheck = false, false
 	if r.kicked {
 		r.kicked = false
 		r.setDeadline(time.Time{})
 	}
-	if r.closed || r.waiters > 0 || r.pings > 0 {
+	return true
+}
+
+// idleLocked leaves the role idle and arms the grace timer, unless
+// something has started waiting meanwhile (waitFor), in which case the
+// role goes to the loop.
+func (r *readRole) idleLocked() {
+	r.holder.Store(uint32(holderIdle))
+	r.st = nil
+	if r.waiting.Load() > 0 {
 		r.toLoopLocked()
 		return
 	}
-	r.holder = holderIdle
 	r.grace.Reset(idleGrace)
 }
 
 // toLoopLocked gives the role to the receive loop and wakes it.
 func (r *readRole) toLoopLocked() {
-	r.holder, r.st = holderLoop, nil
+	r.holder.Store(uint32(holderLoop))
+	r.st = nil
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -219,79 +245,68 @@ func (r *readRole) toLoopLocked() {
 // leaveIdle is called by the receive loop, with nothing more buffered,
 // after a step in which it gave data to st's waiting Read. If that Read
 // was all that waited for the conn, and the Read the loop gave data to
-// before was st's too, the loop stops reading and leaves the role to st's next
-// Read. It reports whether it did. The last condition keeps the direct
-// path to one stream read in turn (a request/response or bulk stream):
-// the Reads of several streams in parallel are better served by one
-// reader than by the role going back and forth between them and the loop.
+// before was st's too, the loop stops reading and leaves the role to st's
+// next Read. It reports whether it did. The last condition keeps the
+// direct path to one stream read in turn (a request/response or bulk
+// stream): the Reads of several streams in parallel are better served by
+// one reader than by the role going back and forth between them and the
+// loop.
 func (r *readRole) leaveIdle(st *Stream) bool {
 	if r.setDeadline == nil {
 		return false
 	}
 	same := r.lastGave == st.id
 	r.lastGave = st.id
-	if !same {
+	if !same || r.waiting.Load() > 0 {
 		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.holder != holderLoop || r.closed || r.waiters > 0 || r.pings > 0 {
+	if r.kind() != holderLoop || r.closed {
 		return false
 	}
-	r.holder = holderIdle
-	r.grace.Reset(idleGrace)
-	return true
+	r.idleLocked()
+	// A waiter that came meanwhile gave the role straight back.
+	return r.kind() == holderIdle
 }
 
 // graceExpired takes an idle role back for the receive loop (idleGrace).
 func (r *readRole) graceExpired() {
 	r.mu.Lock()
-	if r.holder == holderIdle {
-		r.holder = holderLoop
+	if r.kind() == holderIdle {
+		r.holder.Store(uint32(holderLoop))
 	}
 	r.mu.Unlock()
 }
 
 // loopHolds says whether the receive loop holds the role.
-func (r *readRole) loopHolds() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.holder == holderLoop
-}
+func (r *readRole) loopHolds() bool { return r.kind() == holderLoop }
 
 // waitFor registers a goroutine about to wait for something only the conn
 // brings; an idle role goes back to the receive loop so that it comes.
 // The caller calls waitDone once its wait is over.
-func (r *readRole) waitFor() {
-	r.mu.Lock()
-	r.waiters++
-	if r.holder == holderIdle {
-		r.toLoopLocked()
-	}
-	r.mu.Unlock()
-}
+func (r *readRole) waitFor() { r.addWaiting(1) }
 
-func (r *readRole) waitDone() {
-	r.mu.Lock()
-	r.waiters--
-	r.mu.Unlock()
-}
+func (r *readRole) waitDone() { r.addWaiting(-1) }
 
 // pingSent and pongSettled count our pings awaiting a pong: their round
 // trip is measured, so the pong must not wait for an idle role.
-func (r *readRole) pingSent() {
-	r.mu.Lock()
-	r.pings++
-	if r.holder == holderIdle {
-		r.toLoopLocked()
-	}
-	r.mu.Unlock()
-}
+func (r *readRole) pingSent() { r.addWaiting(1) }
 
-func (r *readRole) pongSettled(n int) {
-	r.mu.Lock()
-	r.pings -= n
-	r.mu.Unlock()
+func (r *readRole) pongSettled(n int) { r.addWaiting(-int32(n)) }
+
+func (r *readRole) addWaiting(n int32) {
+	if r.setDeadline == nil {
+		return // the role never leaves the loop
+	}
+	r.waiting.Add(n)
+	if n > 0 && r.kind() == holderIdle {
+		r.mu.Lock()
+		if r.kind() == holderIdle {
+			r.toLoopLocked()
+		}
+		r.mu.Unlock()
+	}
 }
 
 // close hands the role back to the receive loop for good (the session has
@@ -300,7 +315,7 @@ func (r *readRole) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
-	switch r.holder {
+	switch r.kind() {
 	case holderIdle:
 		r.toLoopLocked()
 	case holderStream:
@@ -312,11 +327,11 @@ func (r *readRole) close() {
 // at once if it is blocked reading the conn (interrupted by a read
 // deadline in the past), else before its next read.
 func (r *readRole) kick(st *Stream) {
-	if r.setDeadline == nil {
+	if r.setDeadline == nil || r.kind() != holderStream {
 		return
 	}
 	r.mu.Lock()
-	if r.holder == holderStream && r.st == st {
+	if r.kind() == holderStream && r.st == st {
 		r.kickLocked()
 	}
 	r.mu.Unlock()

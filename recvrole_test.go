@@ -30,11 +30,9 @@ func newTestRole(t *testing.T) (*readRole, *deadlineLog) {
 	return r, log
 }
 
-func (r *readRole) state() holderKind {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.holder
-}
+func (r *readRole) state() holderKind { return r.kind() }
+
+func (r *readRole) set(k holderKind) { r.holder.Store(uint32(k)) }
 
 // woken says whether the receive loop was told the role is its own, and
 // consumes that wake-up.
@@ -71,7 +69,7 @@ func TestReadRoleOnlyInterruptibleConns(t *testing.T) {
 	}
 	r := &readRole{}
 	r.init(struct{ io.ReadWriteCloser }{tcpB})
-	r.holder = holderIdle // even if the role were idle, no Read takes it
+	r.set(holderIdle) // even if the role were idle, no Read takes it
 	if r.tryTake(&Stream{}) {
 		t.Error("tryTake on a conn a Read may not read = true, want false")
 	}
@@ -164,7 +162,7 @@ func TestReadRoleTransitions(t *testing.T) {
 		"waitFor":  r.waitFor,
 		"pingSent": r.pingSent,
 	} {
-		r.holder = holderIdle
+		r.set(holderIdle)
 		wait()
 		if got := r.state(); got != holderLoop || !woken(r) {
 			t.Fatalf("%s on an idle role: held by %v, want the loop, woken", name, got)
@@ -174,7 +172,7 @@ func TestReadRoleTransitions(t *testing.T) {
 	r.pongSettled(1)
 
 	// A Read giving the role up while something waits gives it to the loop.
-	r.holder = holderIdle
+	r.set(holderIdle)
 	if !r.tryTake(a) {
 		t.Fatal("tryTake = false, want true")
 	}
@@ -189,12 +187,12 @@ func TestReadRoleTransitions(t *testing.T) {
 	r.waitDone()
 
 	// The grace timer takes an idle role back, and nothing else.
-	r.holder = holderIdle
+	r.set(holderIdle)
 	r.graceExpired()
 	if got := r.state(); got != holderLoop {
 		t.Fatalf("grace expired on an idle role: held by %v, want the loop", got)
 	}
-	r.holder = holderIdle
+	r.set(holderIdle)
 	r.tryTake(a)
 	r.graceExpired()
 	if got := r.state(); got != holderStream {
@@ -213,7 +211,7 @@ func TestReadRoleTransitions(t *testing.T) {
 func TestReadRoleKick(t *testing.T) {
 	r, log := newTestRole(t)
 	a, b := &Stream{}, &Stream{}
-	r.holder = holderIdle
+	r.set(holderIdle)
 	r.tryTake(a)
 
 	r.kick(a) // not reading: recheck
@@ -261,18 +259,18 @@ func TestReadRoleKick(t *testing.T) {
 func TestReadRoleClose(t *testing.T) {
 	r, _ := newTestRole(t)
 	a := &Stream{}
-	r.holder = holderIdle
+	r.set(holderIdle)
 	r.close()
 	if got := r.state(); got != holderLoop || !woken(r) {
 		t.Fatalf("close of an idle role: held by %v, want the loop, woken", got)
 	}
-	r.holder = holderIdle
+	r.set(holderIdle)
 	if r.tryTake(a) {
 		t.Fatal("tryTake after close = true, want false")
 	}
 
 	r, log := newTestRole(t)
-	r.holder = holderIdle
+	r.set(holderIdle)
 	r.tryTake(a)
 	r.enterRead(a)
 	r.close()
