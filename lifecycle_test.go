@@ -242,6 +242,46 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 			})
 		}
 	})
+
+	t.Run("write timeout after earlier writes", func(t *testing.T) {
+		// The watchdog runs once per timeout while writes go on; a write
+		// that stalls between two of its runs still fails the session
+		// exactly one timeout after it began, and writes that complete
+		// never do, however long the session writes.
+		synctest.Test(t, func(t *testing.T) {
+			const writeTimeout = time.Second
+			scfg := testConfig()
+			scfg.ConnectionWriteTimeout = writeTimeout
+			p := startSessions(t, memPair, testConfig(), scfg)
+			st, err := p.server.OpenStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				if c, err := p.client.AcceptStream(); err == nil {
+					io.Copy(io.Discard, c)
+				}
+			}()
+			for range 25 { // 2.5 s of writes every 100 ms, each completing
+				writeAll(t, st, []byte("tick"))
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err := p.server.Err(); err != nil {
+				t.Fatalf("session failed while every write completed: %v", err)
+			}
+			time.Sleep(350 * time.Millisecond) // between two runs of the watchdog
+			memOf(t, p.sconn).BlockWrites(true)
+			start := time.Now()
+			go st.Write(make([]byte, 1<<20))
+			res := acceptErr(t, p.server)
+			if !errors.Is(p.server.Err(), yamux.ErrConnectionWriteTimeout) {
+				t.Errorf("Err() = %v, want it to match ErrConnectionWriteTimeout", p.server.Err())
+			}
+			if d := res.at.Sub(start); d != writeTimeout {
+				t.Errorf("session failed after %v (fake time), want %v", d, writeTimeout)
+			}
+		})
+	})
 }
 
 // TestBlockedCallsWakeOnSessionEnd blocks one of every blocking call, ends

@@ -186,17 +186,24 @@ func TestReadRoleTransitions(t *testing.T) {
 	}
 	r.waitDone()
 
-	// The grace timer takes an idle role back, and nothing else.
+	// The grace timer takes back a role idle for idleGrace; fired early,
+	// it waits for the rest; a role taken meanwhile it leaves alone.
 	r.set(holderIdle)
+	r.idleSince = monoNow()
 	r.graceExpired()
-	if got := r.state(); got != holderLoop {
-		t.Fatalf("grace expired on an idle role: held by %v, want the loop", got)
+	if got := r.state(); got != holderIdle || !r.armed {
+		t.Fatalf("grace fired early: held by %v, armed %v; want idle, armed for the rest", got, r.armed)
+	}
+	r.idleSince = monoNow() - int64(idleGrace)
+	r.graceExpired()
+	if got := r.state(); got != holderLoop || r.armed {
+		t.Fatalf("grace expired on a role idle that long: held by %v, armed %v; want the loop, disarmed", got, r.armed)
 	}
 	r.set(holderIdle)
 	r.tryTake(a)
 	r.graceExpired()
-	if got := r.state(); got != holderStream {
-		t.Fatalf("grace expired while a Read holds the role: held by %v, want the Read", got)
+	if got := r.state(); got != holderStream || r.armed {
+		t.Fatalf("grace expired while a Read holds the role: held by %v, armed %v; want the Read, disarmed", got, r.armed)
 	}
 	r.handToLoop(a)
 	if got := r.state(); got != holderLoop || !woken(r) {

@@ -37,7 +37,16 @@ type BuffersWriter interface {
 // sendLoopState belongs to the writer role's holder: whoever writes
 // (closeTimer: armed by shutdown before done is closed, then the loop's).
 type sendLoopState struct {
-	writeTimer *time.Timer
+	// The watchdog bounds every write by ConnectionWriteTimeout without a
+	// timer operation per write (changing a runtime timer wakes the
+	// runtime's network poller or another thread, which per message cost
+	// a request/response exchange its tail latency): writeStart is when
+	// the write in progress began (monoNow; 0 when none), watching says
+	// the watchdog timer runs; it fires at most once per timeout while
+	// writes go on (writeWatchdog).
+	writeWatch *time.Timer
+	writeStart atomic.Int64
+	watching   atomic.Bool
 	timedOut   atomic.Bool
 	closeTimer *time.Timer
 	hdrBytes   []byte
@@ -77,7 +86,7 @@ func (s *Session) sendLoop() {
 	defer close(s.sendDone)
 	defer func() {
 		s.send.release()
-		if t := s.loop.writeTimer; t != nil {
+		if t := s.loop.writeWatch; t != nil {
 			t.Stop()
 		}
 		s.loop.flat = nil
@@ -184,17 +193,7 @@ func (s *Session) writeBatch(b *sendBatch, extra []byte) error {
 			l.piece, l.pieceAge = l.readPiece(), pieceRefresh
 		}
 	}
-	if l.writeTimer == nil {
-		l.writeTimer = time.AfterFunc(time.Hour, func() {
-			l.timedOut.Store(true)
-			// Record the cause before the conn closes: otherwise the
-			// receive loop's failing read may end the session first,
-			// with a misleading "use of closed connection".
-			s.fail(ErrConnectionWriteTimeout)
-			s.closeConn()
-		})
-	}
-	l.writeTimer.Reset(s.config.ConnectionWriteTimeout)
+	s.startWrite()
 	var err error
 	switch {
 	case s.buffersWriter != nil:
@@ -210,7 +209,7 @@ func (s *Session) writeBatch(b *sendBatch, extra []byte) error {
 		l.writing = l.bufs                 // WriteTo consumes its receiver; l.bufs keeps the backing array
 		_, err = l.writing.WriteTo(s.conn) // writev on a *net.TCPConn
 	}
-	l.writeTimer.Stop()
+	l.writeStart.Store(0)
 	clear(l.bufs) // do not pin the callers' slices
 	if err != nil && l.timedOut.Load() {
 		return ErrConnectionWriteTimeout
@@ -220,6 +219,55 @@ func (s *Session) writeBatch(b *sendBatch, extra []byte) error {
 		s.stats.countSent(bytes, frames)
 	}
 	return err
+}
+
+// startWrite marks the start of a write for the watchdog, arming it if it
+// is not running.
+func (s *Session) startWrite() {
+	l := &s.loop
+	l.writeStart.Store(monoNow())
+	if l.watching.CompareAndSwap(false, true) {
+		s.armWatchdog(s.config.ConnectionWriteTimeout)
+	}
+}
+
+// armWatchdog runs the watchdog after d; only whoever set watching (or the
+// watchdog itself, while it is set) calls it, so one at a time.
+func (s *Session) armWatchdog(d time.Duration) {
+	l := &s.loop
+	if l.writeWatch == nil {
+		l.writeWatch = time.AfterFunc(d, s.writeWatchdog)
+		return
+	}
+	l.writeWatch.Reset(d)
+}
+
+// writeWatchdog fails the session if the write in progress has taken
+// ConnectionWriteTimeout, waits for the rest of that time if one is in
+// progress, and otherwise stops until the next write arms it again.
+func (s *Session) writeWatchdog() {
+	l := &s.loop
+	timeout := int64(s.config.ConnectionWriteTimeout)
+	if start := l.writeStart.Load(); start != 0 {
+		waited := monoNow() - start
+		if waited < timeout {
+			s.armWatchdog(time.Duration(timeout - waited))
+			return
+		}
+		l.timedOut.Store(true)
+		// Record the cause before the conn closes: otherwise the receive
+		// loop's failing read may end the session first, with a
+		// misleading "use of closed connection".
+		s.fail(ErrConnectionWriteTimeout)
+		s.closeConn()
+		return
+	}
+	l.watching.Store(false)
+	// A write that began just now found the watchdog still running and
+	// left it alone: arm it for that write.
+	if start := l.writeStart.Load(); start != 0 && l.watching.CompareAndSwap(false, true) {
+		s.armWatchdog(time.Duration(max(timeout-(monoNow()-start), 0)))
+	}
 }
 
 // flatMax bounds the buffer writeFlat copies a batch into; a buffer of

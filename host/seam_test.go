@@ -137,7 +137,11 @@ func TestBlackholeCaughtByKeepalive(t *testing.T) {
 func TestNoiseDecryptFailureEndsSession(t *testing.T) {
 	a, b := newHost(t, nil), newHost(t, nil)
 	const streams, size = 4, 1 << 20
-	px := newProxy(t, listen(t, b), 2<<20) // well inside the echoed data
+	// The flipped byte comes before the last byte of every stream (each
+	// stream's own data is longer than the offset), so no stream can
+	// have been sent whole, echoed and closed before it: 2 MiB, with the
+	// 4 MiB of all four, let a stream that got ahead finish first.
+	px := newProxy(t, listen(t, b), size/2)
 	c, err := a.Dial(ctxTimeout(t, 10*time.Second), px.addr(t, b.ID()))
 	if err != nil {
 		t.Fatal(err)
@@ -146,8 +150,12 @@ func TestNoiseDecryptFailureEndsSession(t *testing.T) {
 	type res struct {
 		err    error
 		prefix bool
+		n      int
 	}
 	results := make(chan res, streams)
+	// Every stream is open before any writes: the flip may come as soon
+	// as the first has sent half its data.
+	start := make(chan struct{})
 	for range streams {
 		s, err := c.NewStream(ctx, echoID)
 		if err != nil {
@@ -157,15 +165,17 @@ func TestNoiseDecryptFailureEndsSession(t *testing.T) {
 			defer s.Close()
 			data := make([]byte, size)
 			rand.Read(data)
+			<-start
 			go func() { s.Write(data); s.CloseWrite() }()
 			got, err := io.ReadAll(s)
-			results <- res{err, bytes.HasPrefix(data, got)}
+			results <- res{err, bytes.HasPrefix(data, got), len(got)}
 		}()
 	}
+	close(start)
 	for range streams {
 		r := <-results
 		if r.err == nil {
-			t.Error("a stream read to the end across the corrupted record")
+			t.Errorf("a stream read to the end (%d bytes) across the corrupted record", r.n)
 		} else if !errors.Is(r.err, yamux.ErrSessionShutdown) {
 			t.Errorf("stream error = %v, want ErrSessionShutdown", r.err)
 		}
