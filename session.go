@@ -59,7 +59,7 @@ type Session struct {
 	// done is closed; read with err() from anywhere, lock-free.
 	closeErr atomic.Pointer[SessionError]
 
-	acceptCh  chan *Stream  // inbound streams waiting for AcceptStream
+	accepts   acceptQueue   // inbound streams waiting for AcceptStream
 	ackSlots  chan struct{} // semaphore of the outbound ACK backlog
 	goAwayCh  chan struct{} // closed on the peer's GO_AWAY
 	done      chan struct{} // closed when the session ends
@@ -118,7 +118,6 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 		client:   client,
 		logger:   logger,
 		streams:  make(map[uint32]*Stream),
-		acceptCh: make(chan *Stream, cfg.AcceptBacklog),
 		ackSlots: make(chan struct{}, maxAckBacklog),
 		goAwayCh: make(chan struct{}),
 		done:     make(chan struct{}),
@@ -130,6 +129,7 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	} else {
 		s.nextID = 2
 	}
+	s.accepts.init(cfg.AcceptBacklog)
 	s.buffersWriter, _ = conn.(BuffersWriter)
 	s.br = readBufferPool.Get().(*bufio.Reader)
 	s.br.Reset(conn)
@@ -275,33 +275,38 @@ func (s *Session) Accept() (net.Conn, error) {
 // AcceptStreamContext is AcceptStream honouring ctx.
 func (s *Session) AcceptStreamContext(ctx context.Context) (*Stream, error) {
 	// Streams that arrived before a GO_AWAY are still handed out.
-	select {
-	case st := <-s.acceptCh:
-		st.accepted()
-		s.stats.streamsAccepted.Add(1)
-		return st, nil
-	default:
+	if st := s.accepts.pop(); st != nil {
+		return s.accepted(st), nil
 	}
 	s.rd.waitFor() // a SYN comes with the conn
 	defer s.rd.waitDone()
-	select {
-	case st := <-s.acceptCh:
-		st.accepted()
-		s.stats.streamsAccepted.Add(1)
-		return st, nil
-	case <-s.done:
-		return nil, s.err()
-	case <-s.goAwayCh:
-		s.mu.Lock()
-		err := s.remoteGoAway
-		if closed := s.err(); closed != nil {
-			err = closed // the end of the session wins over its cause
+	for {
+		select {
+		case <-s.accepts.ready:
+			if st := s.accepts.pop(); st != nil {
+				return s.accepted(st), nil
+			}
+		case <-s.done:
+			return nil, s.err()
+		case <-s.goAwayCh:
+			s.mu.Lock()
+			err := s.remoteGoAway
+			if closed := s.err(); closed != nil {
+				err = closed // the end of the session wins over its cause
+			}
+			s.mu.Unlock()
+			return nil, err
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		s.mu.Unlock()
-		return nil, err
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
+}
+
+// accepted hands st to the application (its ACK goes out).
+func (s *Session) accepted(st *Stream) *Stream {
+	st.accepted()
+	s.stats.streamsAccepted.Add(1)
+	return st
 }
 
 // Close ends the session: it flushes the frames already queued, sends
@@ -445,13 +450,8 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 			s.logger.Debug("yamux: session ended", "err", reason)
 		}
 
-		for queued := true; queued; {
-			select {
-			case st := <-s.acceptCh:
-				st.sessionClosed()
-			default:
-				queued = false
-			}
+		for st := s.accepts.pop(); st != nil; st = s.accepts.pop() {
+			st.sessionClosed()
 		}
 		s.ping.clear()
 		if mode == shutdownNow {

@@ -437,15 +437,14 @@ func (s *Session) incomingStream(h frame.Header) (st *Stream, err error) {
 	if !refuse {
 		st = newStream(s, id, hsAckPending)
 		st.mem = mem
-		select {
-		case s.acceptCh <- st:
+		if s.accepts.push(st) {
 			s.streams[id] = st
 			s.numIncoming++
 			s.stats.streamsInbound.Add(1)
 			// The spec's initial window, granted by the peer's SYN (st
 			// belongs to the acceptor now: its fields are not ours to read).
 			s.stats.windowGranted.Add(initialWindow)
-		default:
+		} else {
 			refuse = true
 			st = nil
 		}
