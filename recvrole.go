@@ -154,7 +154,7 @@ func (r *readRole) init(conn any) {
 func (r *readRole) kind() holderKind { return holderKind(r.holder.Load()) }
 
 // graceChan is the channel the receive loop waits on for an idle role to
-// come back (nil, never ready, when the role is never idle).
+// come back (nil, never ready, before the role was first idle).
 func (r *readRole) graceChan() <-chan time.Time {
 	if r.grace == nil {
 		return nil
@@ -243,7 +243,13 @@ func (r *readRole) idleLocked() {
 	r.idleSince = monoNow()
 	if !r.armed {
 		r.armed = true
-		r.grace.Reset(idleGrace)
+		if r.grace == nil {
+			// Made by the receive loop, the first time it leaves the role
+			// idle: a session whose role never is needs no timer.
+			r.grace = time.NewTimer(idleGrace)
+		} else {
+			r.grace.Reset(idleGrace)
+		}
 	}
 }
 

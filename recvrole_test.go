@@ -24,9 +24,7 @@ func newTestRole(t *testing.T) (*readRole, *deadlineLog) {
 	r.init(nil)
 	log := &deadlineLog{}
 	r.setDeadline = log.setDeadline
-	r.grace = time.NewTimer(time.Hour)
-	r.grace.Stop()
-	t.Cleanup(func() { r.grace.Stop() })
+	t.Cleanup(r.stop)
 	return r, log
 }
 

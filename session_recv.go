@@ -69,7 +69,6 @@ func (s *Session) recvLoop() {
 // readFrames handles frames while the loop holds the read role, until the
 // conn fails or the session ends.
 func (s *Session) readFrames() error {
-	grace := s.rd.graceChan()
 	// Only the loop itself gives the role away (leaveIdle): while it holds
 	// it, it need not look.
 	holds := true
@@ -77,7 +76,7 @@ func (s *Session) readFrames() error {
 		if !holds {
 			select {
 			case <-s.rd.wake:
-			case <-grace:
+			case <-s.rd.graceChan():
 				s.rd.graceExpired()
 			case <-s.done:
 				return nil
