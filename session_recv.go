@@ -98,7 +98,7 @@ func (s *Session) readFrames() error {
 }
 
 // readFor reads the conn for st's Read, which holds the read role, until
-// st has data for it or a reason to stop waiting (Stream.readDone), then
+// st has data for it or a reason to stop waiting (Stream.readStatus), then
 // gives the role up (readRole.release). Frames for other streams, and
 // control frames, are handled on the way exactly as the receive loop
 // handles them; a read error or a protocol violation ends the session
@@ -187,9 +187,9 @@ type bodyState struct {
 // step reads and acts on one unit of what the conn brings: a frame header
 // (and everything the header alone decides), or one piece of the DATA body
 // being read. It returns the stream whose Read, waiting for data, it gave
-// data to, if it did. A step interrupted by a read deadline (a holding Read's kick)
-// consumes nothing it has not acted on, so the next step goes on from
-// there.
+// data to, if it did. A step interrupted by a read deadline (a holding
+// Read's kick) consumes nothing it has not acted on, so the next step goes
+// on from there.
 func (s *Session) step() (gave *Stream, err error) {
 	if s.body.left == 0 {
 		h, err := s.readHeader()
