@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"runtime/debug"
 	"sync"
 	"testing"
@@ -253,48 +254,77 @@ func TestRecvConcurrentReads(t *testing.T) {
 
 // TestRecvSteadyStateAllocs: once warm, the receive loop and Read allocate
 // nothing per frame, large or small, whether it lands in the waiting
-// Read's slice or in the stream's chunks.
+// Read's slice or in the stream's chunks; and neither does a Read that
+// reads the conn itself (the direct path, recvrole.go), which it does once
+// our RTT ping is answered and nothing else waits.
 func TestRecvSteadyStateAllocs(t *testing.T) {
 	if recvRaceEnabled() {
 		// sync.Pool drops a random quarter of what is put in it under the
 		// race detector, so chunks are sometimes made afresh.
 		t.Skip("allocation counts are exact only without -race")
 	}
-	for _, size := range []int{64 * kib, 20 * kib, 1} {
-		ours, raw := tcpPair(t)
-		cfg := testConfig()
-		cfg.EnableKeepAlive = false
-		s, err := yamux.Server(ours, cfg)
-		if err != nil {
-			t.Fatal(err)
+	for _, direct := range []bool{false, true} {
+		for _, size := range []int{64 * kib, 20 * kib, 1} {
+			recvSteadyStateAllocs(t, size, direct)
 		}
-		go io.Copy(io.Discard, raw) // our ACK and window updates
-		if _, err := raw.Write(rawEncode(frame.TypeWindowUpdate, frame.FlagSYN, 1, 0)); err != nil {
-			t.Fatal(err)
-		}
-		st, err := s.AcceptStream()
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg := rawEncode(frame.TypeData, 0, 1, uint32(size), patternBytes(1, size)...)
-		buf := make([]byte, size)
-		cycle := func() {
-			if _, err := raw.Write(msg); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.ReadFull(st, buf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for range 100 {
-			cycle()
-		}
-		if got := testing.AllocsPerRun(200, cycle); got != 0 {
-			t.Errorf("%d-byte frames: %v allocations per frame received and read, want 0", size, got)
-		}
-		s.Close()
-		raw.Close()
 	}
+}
+
+func recvSteadyStateAllocs(t *testing.T, size int, direct bool) {
+	ours, raw := tcpPair(t)
+	cfg := testConfig()
+	cfg.EnableKeepAlive = false
+	s, err := yamux.Server(ours, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Our ACK and window updates are read and dropped; our RTT ping is
+	// answered only for the direct path (an outstanding ping keeps the
+	// read role with the receive loop).
+	go func() {
+		fr := frame.NewReader(raw, math.MaxUint32)
+		for {
+			h, err := fr.ReadHeader()
+			if err != nil {
+				return
+			}
+			if h.Type() == frame.TypeData {
+				io.CopyN(io.Discard, raw, int64(h.Length()))
+			}
+			if direct && h.Type() == frame.TypePing && h.Flags()&frame.FlagSYN != 0 {
+				raw.Write(rawEncode(frame.TypePing, frame.FlagACK, 0, h.Length()))
+			}
+		}
+	}()
+	if _, err := raw.Write(rawEncode(frame.TypeWindowUpdate, frame.FlagSYN, 1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.AcceptStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := rawEncode(frame.TypeData, 0, 1, uint32(size), patternBytes(1, size)...)
+	buf := make([]byte, size)
+	cycle := func() {
+		if _, err := raw.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(st, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		cycle()
+	}
+	before := s.Stats().FramesReadByStreams
+	if got := testing.AllocsPerRun(200, cycle); got != 0 {
+		t.Errorf("%d-byte frames (direct path %v): %v allocations per frame received and read, want 0", size, direct, got)
+	}
+	if byStreams := s.Stats().FramesReadByStreams - before; direct != (byStreams > 0) {
+		t.Errorf("%d-byte frames (direct path %v): %d frames read by the Read itself", size, direct, byStreams)
+	}
+	raw.Close() // first, so that Close need not linger for the peer
+	s.Close()
 }
 
 // recvQuietConfig turns keepalive off: the raw peer's pongs would land in
