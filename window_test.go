@@ -369,3 +369,30 @@ func TestAddSendWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowCeiling: a stream's window may grow to MaxStreamWindowSize
+// while few streams are live, and to no more than the initial window plus
+// an equal share of MaxSessionReceiveBuffer when many are, so that streams
+// opened together keep windows of one size.
+func TestWindowCeiling(t *testing.T) {
+	cfg := withDefaults(DefaultConfig())
+	cfg.MaxSessionReceiveBuffer = 64 << 20
+	cfg.MaxStreamWindowSize = 16 << 20
+	s := &Session{config: cfg}
+	for _, c := range []struct {
+		live int32
+		want uint32
+	}{
+		{0, 16 << 20},
+		{1, 16 << 20},
+		{4, 16 << 20},           // 256 KiB + 16 MiB, capped
+		{8, 256<<10 + 8<<20},    // a share of 8 MiB
+		{64, 256<<10 + 1<<20},   // a share of 1 MiB
+		{1 << 20, 256<<10 + 64}, // a tiny share: about the initial window
+	} {
+		s.live.Store(c.live)
+		if got := s.windowCeiling(); got != c.want {
+			t.Errorf("%d live streams: ceiling %d, want %d", c.live, got, c.want)
+		}
+	}
+}
