@@ -47,3 +47,14 @@ func ReadRoleHolder(s *Session) (string, uint32) {
 	}
 	return "loop", 0
 }
+
+// RecvWindowSize is the size of st's receive window (auto-tuned).
+func RecvWindowSize(st *Stream) uint32 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.recv.size
+}
+
+// BusyStreams is how many of s's streams count as moving data for the
+// fair share of window growth.
+func BusyStreams(s *Session) int32 { return s.busy.Load() }

@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -239,5 +241,82 @@ func TestProtoCloseReadReturnsCredit(t *testing.T) {
 		}
 		writeAll(t, st, []byte("write side open"))
 		p.expectData(1, 0, []byte("write side open"))
+	})
+}
+
+// TestWindowShareAmongGrowingStreams (spec.md §4.3, fair share): a busy
+// stream among many idle ones grows its window to MaxStreamWindowSize, but
+// streams busy together share MaxSessionReceiveBuffer, so none grows past
+// the initial window plus its share; when they end, the session's count
+// of busy streams is back to zero.
+func TestWindowShareAmongGrowingStreams(t *testing.T) {
+	const budget = 16 << 20
+	cfg := func() *yamux.Config {
+		c := testConfig()
+		c.MaxSessionReceiveBuffer = budget
+		c.MaxStreamWindowSize = 16 << 20
+		c.EnableKeepAlive = false
+		return c
+	}
+	// send writes n bytes on each of the streams at once and reads them
+	// on the other side.
+	send := func(pairs [][2]*yamux.Stream, n int) {
+		var wg sync.WaitGroup
+		for _, p := range pairs {
+			wg.Add(2)
+			go func() { defer wg.Done(); p[0].Write(make([]byte, n)) }()
+			go func() { defer wg.Done(); io.ReadFull(p[1], make([]byte, n)) }()
+		}
+		wg.Wait()
+	}
+	open := func(t *testing.T, p sessions, n int) [][2]*yamux.Stream {
+		var pairs [][2]*yamux.Stream
+		for range n {
+			c, s := streamPair(t, p)
+			pairs = append(pairs, [2]*yamux.Stream{c, s})
+		}
+		return pairs
+	}
+	t.Run("one busy among idle ones", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := startSessions(t, memPair, cfg(), cfg())
+			open(t, p, 200) // idle
+			busy := open(t, p, 1)
+			send(busy, 64<<20)
+			if w := yamux.RecvWindowSize(busy[0][1]); w < 8<<20 {
+				t.Fatalf("the busy stream's window grew to %d, want several MiB (idle streams do not share the budget)", w)
+			}
+		})
+	})
+	t.Run("busy together", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := startSessions(t, memPair, cfg(), cfg())
+			const streams = 16
+			pairs := open(t, p, streams)
+			// Every stream returns credit once (half a window read): from
+			// then on all 16 count as moving data.
+			send(pairs, yamux.InitialWindow)
+			if n := yamux.BusyStreams(p.server); n != streams {
+				t.Fatalf("%d streams count as busy after each moved a window, want %d", n, streams)
+			}
+			send(pairs, 16<<20)
+			share := uint32(yamux.InitialWindow + budget/streams)
+			for _, pr := range pairs {
+				if w := yamux.RecvWindowSize(pr[1]); w > share {
+					t.Errorf("stream %d's window grew to %d, want at most %d (its share)", pr[1].StreamID(), w, share)
+				}
+			}
+			for _, pr := range pairs {
+				pr[0].Close()
+				pr[1].Close()
+			}
+			// With no Read waiting, the FINs are read within the read
+			// role's grace (spec.md §4.4).
+			time.Sleep(yamux.IdleGrace)
+			synctest.Wait()
+			if n := yamux.BusyStreams(p.server); n != 0 {
+				t.Fatalf("%d streams still count as busy after all ended, want 0", n)
+			}
+		})
 	})
 }

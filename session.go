@@ -87,8 +87,9 @@ type Session struct {
 	// func value made once, so passing it allocates nothing.
 	budget atomic.Int64
 	growFn func(extra uint32) bool
-	// live mirrors len(streams) (written under mu) for windowCeiling.
-	live atomic.Int32
+	// busy counts the streams that have returned credit (Stream.credited),
+	// for windowCeiling.
+	busy atomic.Int32
 }
 
 var _ net.Listener = (*Session)(nil)
@@ -232,7 +233,6 @@ func (s *Session) openStream(ctx context.Context, mem *streamMemory) (*Stream, e
 	st.mem = mem
 	st.ackHeld = true
 	s.streams[id] = st
-	s.live.Store(int32(len(s.streams)))
 	// The SYN is queued while mu is held so that SYNs leave in id order.
 	s.send.control(frame.New(frame.TypeWindowUpdate, frame.FlagSYN, id, st.initialDelta()), notReply)
 	s.mu.Unlock()
@@ -435,7 +435,6 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 		}
 		streams := s.streams
 		s.streams = make(map[uint32]*Stream)
-		s.live.Store(0)
 		s.numIncoming = 0
 		s.mu.Unlock()
 
@@ -487,7 +486,6 @@ func (s *Session) removeStream(st *Stream) {
 	s.mu.Lock()
 	if s.streams[st.id] == st {
 		delete(s.streams, st.id)
-		s.live.Store(int32(len(s.streams)))
 	}
 	drained := s.remoteGoAway != nil && len(s.streams) == 0
 	goAway := s.remoteGoAway
@@ -529,15 +527,20 @@ func (s *Session) releaseIncoming() {
 }
 
 // windowCeiling is how far a stream's receive window may grow now:
-// MaxStreamWindowSize, but with many streams live no more than the initial
-// window plus an equal share of MaxSessionReceiveBuffer, so that streams
-// opened together end with windows of one size, rather than the first to
-// grow taking the budget and the others sending at the initial window's
-// pace (64 streams of bulk data: the slowest finished at 0.79-0.93 of the
-// mean rate, against 0.95-0.97 with windows that never grew).
+// MaxStreamWindowSize, but with several streams moving data no more than
+// the initial window plus an equal share of MaxSessionReceiveBuffer among
+// them, so that streams moving data together end with windows of one size,
+// rather than the first to grow taking the budget and the others sending
+// at the initial window's pace (64 streams of bulk data: the slowest
+// finished at 0.79-0.93 of the mean rate, against 0.95-0.97 with windows
+// that never grew). A stream moves data once it has returned credit
+// (Stream.credited; a window grows only from its second update, so the
+// stream asking is counted); streams that only sit open do not count, so
+// one busy stream among 10,000 idle ones still grows to
+// MaxStreamWindowSize.
 func (s *Session) windowCeiling() uint32 {
 	cfg := &s.config
-	share := uint64(cfg.InitialStreamWindowSize) + uint64(cfg.MaxSessionReceiveBuffer)/uint64(max(s.live.Load(), 1))
+	share := uint64(cfg.InitialStreamWindowSize) + uint64(cfg.MaxSessionReceiveBuffer)/uint64(max(s.busy.Load(), 1))
 	return uint32(min(share, uint64(cfg.MaxStreamWindowSize)))
 }
 

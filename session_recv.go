@@ -438,7 +438,6 @@ func (s *Session) incomingStream(h frame.Header) (st *Stream, err error) {
 		st.mem = mem
 		if s.accepts.push(st) {
 			s.streams[id] = st
-			s.live.Store(int32(len(s.streams)))
 			s.numIncoming++
 			s.stats.streamsInbound.Add(1)
 			// The spec's initial window, granted by the peer's SYN (st

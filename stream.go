@@ -42,6 +42,7 @@ type Stream struct {
 	incomingSlot bool
 	observed     bool // the application has seen the stream's end
 	ackHeld      bool // holds a slot of the session's ACK backlog
+	credited     bool // has sent a window update: counted in the session's busy streams
 	sendWindow   uint32
 	grown        uint32 // window growth reserved from the session budget
 	recv         recvWindow
@@ -331,6 +332,11 @@ func (st *Stream) sendWindowUpdateLocked() {
 	}
 	s := st.session
 	before := st.recv.size
+	if !st.credited {
+		// Its first update: the stream moves data (windowCeiling).
+		st.credited = true
+		s.busy.Add(1)
+	}
 	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.windowCeiling(), st.mem.growOr(s.growFn))
 	st.grown += st.recv.size - before
 	if delta > 0 {
@@ -495,6 +501,10 @@ func (st *Stream) releaseOwn() {
 	st.ackHeld = false
 	grown := st.grown
 	st.grown = 0
+	if st.credited {
+		st.credited = false
+		s.busy.Add(-1)
+	}
 	st.mu.Unlock()
 	if ack {
 		<-s.ackSlots

@@ -371,16 +371,16 @@ func TestAddSendWindow(t *testing.T) {
 }
 
 // TestWindowCeiling: a stream's window may grow to MaxStreamWindowSize
-// while few streams are live, and to no more than the initial window plus
-// an equal share of MaxSessionReceiveBuffer when many are, so that streams
-// opened together keep windows of one size.
+// while few streams move data, and to no more than the initial window plus
+// an equal share of MaxSessionReceiveBuffer when many do, so that streams
+// moving data together keep windows of one size.
 func TestWindowCeiling(t *testing.T) {
 	cfg := withDefaults(DefaultConfig())
 	cfg.MaxSessionReceiveBuffer = 64 << 20
 	cfg.MaxStreamWindowSize = 16 << 20
 	s := &Session{config: cfg}
 	for _, c := range []struct {
-		live int32
+		busy int32
 		want uint32
 	}{
 		{0, 16 << 20},
@@ -390,9 +390,9 @@ func TestWindowCeiling(t *testing.T) {
 		{64, 256<<10 + 1<<20},   // a share of 1 MiB
 		{1 << 20, 256<<10 + 64}, // a tiny share: about the initial window
 	} {
-		s.live.Store(c.live)
+		s.busy.Store(c.busy)
 		if got := s.windowCeiling(); got != c.want {
-			t.Errorf("%d live streams: ceiling %d, want %d", c.live, got, c.want)
+			t.Errorf("%d busy streams: ceiling %d, want %d", c.busy, got, c.want)
 		}
 	}
 }
