@@ -105,9 +105,16 @@ func (s *Session) readFrames() error {
 // here as it would there.
 func (s *Session) readFor(st *Stream) {
 	s.byStream = true
+	toLoop := false
 	defer func() {
+		// The holder's own state is left as found before the role goes:
+		// whoever takes it next reads it.
 		s.byStream = false
-		s.rd.release(st)
+		if toLoop {
+			s.rd.handToLoop(st)
+		} else {
+			s.rd.release(st)
+		}
 	}()
 	for {
 		got, room, leave := st.readStatus()
@@ -129,7 +136,7 @@ func (s *Session) readFor(st *Stream) {
 		if s.body.left == 0 && s.send.repliesFull() {
 			// Only the receive loop waits for reply room (waitReplyRoom):
 			// a peer piling up pings or resets is its business.
-			s.rd.handToLoop(st)
+			toLoop = true
 			return
 		}
 		if got, _, leave := st.readStatus(); got || leave {
