@@ -58,3 +58,13 @@ func RecvWindowSize(st *Stream) uint32 {
 // BusyStreams is how many of s's streams count as moving data for the
 // fair share of window growth.
 func BusyStreams(s *Session) int32 { return s.busy.Load() }
+
+// ReadWaiters is how many goroutines wait for what s's conn brings, or
+// hold its read role.
+func ReadWaiters(s *Session) int {
+	n := int(s.rd.waiting.Load())
+	if s.rd.kind() == holderStream {
+		n++
+	}
+	return n
+}

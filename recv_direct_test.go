@@ -650,3 +650,79 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestDirectReadLargeFramesTCP: on a TCP socket a Read reading the conn
+// itself takes large frames' bodies straight into its slice and their
+// headers on their own. Whatever way the bytes come, in one write or cut
+// anywhere, with a deadline expiring while the Read waits in the conn,
+// every byte arrives once and in order.
+func TestDirectReadLargeFramesTCP(t *testing.T) {
+	p := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Pair: tcpPair, Timeout: guard})
+	st := p.openInbound(1)
+	// Into the direct path: a Read waits before each message, until the
+	// loop leaves the role idle.
+	for i := 0; ; i++ {
+		read := goCall(func() error { expectRead(t, st, "warm"); return nil })
+		if ok, _ := poll(guard, func() bool { return readersWaiting(p.S) }); !ok {
+			t.Fatal("the Read never waited")
+		}
+		p.writeData(0, 1, []byte("warm"))
+		waitCall(t, read, "Read")
+		if ok, _ := poll(100*time.Millisecond, func() bool { return holder(p.S) == "idle" }); ok {
+			break
+		}
+		if i == 10 {
+			t.Fatalf("read role still held by %s after %d exchanges, want idle", holder(p.S), i+1)
+		}
+	}
+	before := p.S.Stats().FramesReadByStreams
+	const size = 64 * kib
+	var want []byte
+	var wire []byte
+	for i := range 4 { // the initial window, so the peer needs no credit
+		body := patternBytes(uint64(10+i), size)
+		want = append(want, body...)
+		wire = append(wire, rawData(0, 1, body)...)
+	}
+	buf := make([]byte, size)
+	var got []byte
+	readSome := func(deadline time.Duration) error {
+		st.SetReadDeadline(time.Now().Add(deadline))
+		n, err := st.Read(buf)
+		got = append(got, buf[:n]...)
+		return err
+	}
+	// Frame 1 whole; then frame 2 cut in its body with a deadline
+	// expiring in the read of the rest; then the rest, cut inside the
+	// header of frame 3; then everything else at once.
+	const framed = frame.HeaderSize + size
+	cuts := []int{framed, framed + frame.HeaderSize + size/3, 2*framed + 5, len(wire)}
+	from := 0
+	for _, to := range cuts {
+		p.writeRaw(wire[from:to])
+		from = to
+		for len(got) < len(want) {
+			err := readSome(50 * time.Millisecond)
+			if errors.Is(err, yamux.ErrTimeout) {
+				break // waited in the conn for bytes not sent yet
+			}
+			if err != nil {
+				t.Fatalf("Read after %d bytes: %v", len(got), err)
+			}
+		}
+	}
+	st.SetReadDeadline(time.Time{})
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %d bytes, want the %d sent, in order", len(got), len(want))
+	}
+	if n := p.S.Stats().FramesReadByStreams - before; n < 3 {
+		t.Fatalf("%d of the 4 frames read by the Read itself, want most", n)
+	}
+	// Alive: past our window updates for what was read, a ping answered.
+	p.writeFrame(frame.TypePing, frame.FlagSYN, 0, 99)
+	p.skipTo(frame.New(frame.TypePing, frame.FlagACK, 0, 99))
+}
+
+// readersWaiting says whether a Read of s waits (for a test that must
+// start a Read before the data it reads is sent).
+func readersWaiting(s *yamux.Session) bool { return yamux.ReadWaiters(s) > 0 }
