@@ -209,36 +209,44 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 		})
 	})
 
+	// stalledWrite: the server's writes stall while a Write is under way;
+	// the session fails with ErrConnectionWriteTimeout exactly one timeout
+	// after that Write began, and the Write returns. before runs first.
+	stalledWrite := func(t *testing.T, before func(p sessions, st *yamux.Stream)) {
+		const writeTimeout = time.Second
+		scfg := testConfig()
+		scfg.ConnectionWriteTimeout = writeTimeout
+		p := startSessions(t, memPair, testConfig(), scfg)
+		st, err := p.server.OpenStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		before(p, st)
+		synctest.Wait()
+		memOf(t, p.sconn).BlockWrites(true) // the server's writes stall
+		start := time.Now()
+		write := goCall(func() error {
+			_, err := st.Write(make([]byte, 1<<20))
+			return err
+		})
+		res := acceptErr(t, p.server)
+		if !errors.Is(p.server.Err(), yamux.ErrConnectionWriteTimeout) {
+			t.Errorf("Err() = %v, want it to match ErrConnectionWriteTimeout", p.server.Err())
+		}
+		if d := res.at.Sub(start); d != writeTimeout {
+			t.Errorf("session failed after %v (fake time), want %v", d, writeTimeout)
+		}
+		if w := waitCall(t, write, "Write"); !errors.Is(w.err, yamux.ErrSessionShutdown) {
+			t.Errorf("blocked Write error = %v, want it to match ErrSessionShutdown", w.err)
+		}
+	}
+
 	t.Run("write timeout", func(t *testing.T) {
 		// Repeated: the cause used to lose, now and then, a race against
 		// the receive loop's read of the closed conn.
 		for range 50 {
 			synctest.Test(t, func(t *testing.T) {
-				const writeTimeout = time.Second
-				scfg := testConfig()
-				scfg.ConnectionWriteTimeout = writeTimeout
-				p := startSessions(t, memPair, testConfig(), scfg)
-				st, err := p.server.OpenStream()
-				if err != nil {
-					t.Fatal(err)
-				}
-				synctest.Wait()
-				memOf(t, p.sconn).BlockWrites(true) // the server's writes stall
-				start := time.Now()
-				write := goCall(func() error {
-					_, err := st.Write(make([]byte, 1<<20))
-					return err
-				})
-				res := acceptErr(t, p.server)
-				if !errors.Is(p.server.Err(), yamux.ErrConnectionWriteTimeout) {
-					t.Errorf("Err() = %v, want it to match ErrConnectionWriteTimeout", p.server.Err())
-				}
-				if d := res.at.Sub(start); d != writeTimeout {
-					t.Errorf("session failed after %v (fake time), want %v", d, writeTimeout)
-				}
-				if w := waitCall(t, write, "Write"); !errors.Is(w.err, yamux.ErrSessionShutdown) {
-					t.Errorf("blocked Write error = %v, want it to match ErrSessionShutdown", w.err)
-				}
+				stalledWrite(t, func(sessions, *yamux.Stream) {})
 			})
 		}
 	})
@@ -249,37 +257,21 @@ func TestAcceptStreamUnblocksOnError(t *testing.T) {
 		// exactly one timeout after it began, and writes that complete
 		// never do, however long the session writes.
 		synctest.Test(t, func(t *testing.T) {
-			const writeTimeout = time.Second
-			scfg := testConfig()
-			scfg.ConnectionWriteTimeout = writeTimeout
-			p := startSessions(t, memPair, testConfig(), scfg)
-			st, err := p.server.OpenStream()
-			if err != nil {
-				t.Fatal(err)
-			}
-			go func() {
-				if c, err := p.client.AcceptStream(); err == nil {
-					io.Copy(io.Discard, c)
+			stalledWrite(t, func(p sessions, st *yamux.Stream) {
+				go func() {
+					if c, err := p.client.AcceptStream(); err == nil {
+						io.Copy(io.Discard, c)
+					}
+				}()
+				for range 25 { // 2.5 s of writes every 100 ms, each completing
+					writeAll(t, st, []byte("tick"))
+					time.Sleep(100 * time.Millisecond)
 				}
-			}()
-			for range 25 { // 2.5 s of writes every 100 ms, each completing
-				writeAll(t, st, []byte("tick"))
-				time.Sleep(100 * time.Millisecond)
-			}
-			if err := p.server.Err(); err != nil {
-				t.Fatalf("session failed while every write completed: %v", err)
-			}
-			time.Sleep(350 * time.Millisecond) // between two runs of the watchdog
-			memOf(t, p.sconn).BlockWrites(true)
-			start := time.Now()
-			go st.Write(make([]byte, 1<<20))
-			res := acceptErr(t, p.server)
-			if !errors.Is(p.server.Err(), yamux.ErrConnectionWriteTimeout) {
-				t.Errorf("Err() = %v, want it to match ErrConnectionWriteTimeout", p.server.Err())
-			}
-			if d := res.at.Sub(start); d != writeTimeout {
-				t.Errorf("session failed after %v (fake time), want %v", d, writeTimeout)
-			}
+				if err := p.server.Err(); err != nil {
+					t.Fatalf("session failed while every write completed: %v", err)
+				}
+				time.Sleep(350 * time.Millisecond) // between two runs of the watchdog
+			})
 		})
 	})
 }

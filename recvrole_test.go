@@ -44,7 +44,7 @@ func woken(r *readRole) bool {
 }
 
 func TestReadRoleOnlyInterruptibleConns(t *testing.T) {
-	tcpA, tcpB := tcpConns(t)
+	tcpA, tcpB := loopbackTCP(t)
 	pa, pb := net.Pipe()
 	defer pa.Close()
 	defer pb.Close()
@@ -82,29 +82,6 @@ type interruptible struct {
 }
 
 func (c interruptible) ReadInterruptible() bool { return c.ok }
-
-func tcpConns(t *testing.T) (net.Conn, net.Conn) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := <-accepted
-	if b == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return a, b
-}
 
 // TestReadRoleTransitions walks the role's holders: the loop starts with
 // it and leaves it idle only when nothing waits for the conn; a Read takes

@@ -16,28 +16,7 @@ import (
 // not, and the bulk session writes its large batches in pieces of whole
 // segments (sendtune_linux.go, segmentedWrite); every byte arrives.
 func TestTuneConnNotSentLowat(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- c
-	}()
-	cc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, ok := <-accepted
-	if !ok {
-		t.Fatal("accept failed")
-	}
+	cc, sc := loopbackTCP(t)
 	client, err := Client(cc, nil)
 	if err != nil {
 		t.Fatal(err)

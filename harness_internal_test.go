@@ -1,0 +1,43 @@
+package yamux
+
+import (
+	"net"
+	"testing"
+)
+
+// The internal tests' shared helpers (the black-box tests have theirs in
+// harness_test.go).
+
+// loopbackTCP returns the two ends of a loopback TCP connection, closed
+// when the test ends.
+func loopbackTCP(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, ok := <-accepted
+	if !ok {
+		client.Close()
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() {
+		client.Close()
+		server.Close()
+	})
+	return client, server
+}
