@@ -146,11 +146,6 @@ type readRole struct {
 func (r *readRole) init(conn any) {
 	r.wake = make(chan struct{}, 1)
 	r.setDeadline, _ = directReads(conn)
-	if r.setDeadline != nil {
-		r.grace = time.NewTimer(idleGrace)
-		r.grace.Stop()
-
-	}
 }
 
 func (r *readRole) kind() holderKind { return holderKind(r.holder.Load()) }
