@@ -66,10 +66,3 @@ func (q *acceptQueue) pop() *Stream {
 	}
 	return st
 }
-
-// len is the number of streams waiting.
-func (q *acceptQueue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items) - q.head
-}

@@ -4,6 +4,13 @@ import "testing"
 
 // The accept queue on its own.
 
+// len is the number of streams waiting.
+func (q *acceptQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) - q.head
+}
+
 func TestAcceptQueueOrderAndLimit(t *testing.T) {
 	var q acceptQueue
 	q.init(3)

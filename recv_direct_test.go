@@ -15,6 +15,7 @@ package yamux_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -31,7 +32,7 @@ import (
 func holder(s *yamux.Session) string {
 	kind, id := yamux.ReadRoleHolder(s)
 	if kind == "stream" {
-		return "stream " + string(rune('0'+id%10))
+		return fmt.Sprintf("stream %d", id)
 	}
 	return kind
 }
@@ -74,7 +75,7 @@ func waitingRead(t *testing.T, p *rawPeer, st *yamux.Stream, buf []byte) (*pendi
 	})
 	synctest.Wait()
 	expectBlocked(t, c, "Read with nothing sent")
-	want := "stream " + string(rune('0'+st.StreamID()%10))
+	want := fmt.Sprintf("stream %d", st.StreamID())
 	if h := holder(p.S); h != want {
 		t.Fatalf("a waiting Read with nothing else waiting: read role held by %s, want %s", h, want)
 	}

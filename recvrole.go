@@ -99,6 +99,17 @@ func directReads(conn any) (func(time.Time) error, bool) {
 	return nil, false
 }
 
+// readerState is where the Read holding the role stands with respect to
+// kicks (readRole.kick).
+type readerState uint8
+
+const (
+	readerRunning readerState = iota // handling what it has read
+	readerRecheck                    // kicked while running: looks at its stream before reading
+	readerReading                    // in (or about to enter) a read of the conn
+	readerKicked                     // interrupted there: a read deadline in the past is set
+)
+
 // readRole is the session's read role. Its fields are guarded by mu,
 // which is taken after a Stream's mu, never before; holder and waiting are
 // atomics so that the frequent calls (waitFor, waitDone, kick of a stream
@@ -108,11 +119,7 @@ type readRole struct {
 	// holder is a holderKind, written under mu.
 	holder atomic.Uint32
 	st     *Stream // the holding Read's stream (holderStream)
-	// blocked: the holding Read is in (or about to enter) a read of the
-	// conn; kicked: it has been interrupted there (a read deadline in the
-	// past is set); recheck: something changed for it while it was not
-	// blocked, so it looks at its stream again before reading.
-	blocked, kicked, recheck bool
+	reader readerState
 	// waiting counts the goroutines waiting for something only the conn
 	// brings (waitFor) and our pings awaiting their pong: while it is not
 	// zero, the role is not left idle. Whoever changes holder to idle
@@ -182,7 +189,7 @@ func (r *readRole) tryTake(st *Stream) bool {
 	}
 	r.holder.Store(uint32(holderStream))
 	r.st = st
-	r.recheck = false
+	r.reader = readerRunning
 	return true
 }
 
@@ -219,11 +226,10 @@ func (r *readRole) heldByLocked(st *Stream) bool {
 	if r.kind() != holderStream || r.st != st {
 		return false
 	}
-	r.blocked, r.recheck = false, false
-	if r.kicked {
-		r.kicked = false
+	if r.reader == readerKicked {
 		r.setDeadline(time.Time{})
 	}
+	r.reader = readerRunning
 	return true
 }
 
@@ -364,12 +370,11 @@ func (r *readRole) kick(st *Stream) {
 }
 
 func (r *readRole) kickLocked() {
-	if !r.blocked {
-		r.recheck = true
-		return
-	}
-	if !r.kicked {
-		r.kicked = true
+	switch r.reader {
+	case readerRunning:
+		r.reader = readerRecheck
+	case readerReading:
+		r.reader = readerKicked
 		r.setDeadline(aLongTimeAgo)
 	}
 }
@@ -379,11 +384,11 @@ func (r *readRole) kickLocked() {
 func (r *readRole) enterRead(st *Stream) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.recheck || r.closed {
-		r.recheck = false
+	if r.reader == readerRecheck || r.closed {
+		r.reader = readerRunning
 		return false
 	}
-	r.blocked = true
+	r.reader = readerReading
 	return true
 }
 
@@ -392,11 +397,10 @@ func (r *readRole) enterRead(st *Stream) bool {
 func (r *readRole) exitRead() (kicked bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.blocked = false
-	if r.kicked {
-		r.kicked = false
+	kicked = r.reader == readerKicked
+	if kicked {
 		r.setDeadline(time.Time{})
-		return true
 	}
-	return false
+	r.reader = readerRunning
+	return kicked
 }

@@ -202,19 +202,11 @@ func (s *Session) openStream(ctx context.Context, mem *streamMemory) (*Stream, e
 		// 256 of our streams are unacknowledged: only the peer's ACKs,
 		// which the conn brings, make room.
 		s.rd.waitFor()
-		select {
-		case s.ackSlots <- struct{}{}:
-		case <-ctx.Done():
-			s.rd.waitDone()
-			return nil, ctx.Err()
-		case <-s.done:
-			s.rd.waitDone()
-			return nil, s.err()
-		case <-s.goAwayCh:
-			s.rd.waitDone()
-			return nil, ErrRemoteGoAway
-		}
+		err := s.waitAckSlot(ctx)
 		s.rd.waitDone()
+		if err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	if err := s.openErrLocked(); err != nil {
@@ -240,6 +232,21 @@ func (s *Session) openStream(ctx context.Context, mem *streamMemory) (*Stream, e
 	s.stats.windowGranted.Add(uint64(initialWindow + st.initialDelta())) // what our SYN grants
 	st.armOpenTimer()
 	return st, nil
+}
+
+// waitAckSlot takes a slot of the ACK backlog once the peer's ACKs make
+// room.
+func (s *Session) waitAckSlot(ctx context.Context) error {
+	select {
+	case s.ackSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return s.err()
+	case <-s.goAwayCh:
+		return ErrRemoteGoAway
+	}
 }
 
 func (s *Session) openErr() error {

@@ -41,14 +41,9 @@ func (s *Session) recvLoop() {
 		s.br = nil
 		s.rd.stop()
 	}()
-	err := s.readFrames()
-	select {
-	case <-s.done:
-		// The session was already ending: if the read failed, it failed
-		// because of that.
-	default:
-		s.fail(err)
-	}
+	// If the session was already ending and the read failed, it failed
+	// because of that.
+	s.failRead(s.readFrames())
 	// A Read holding the role is interrupted by the shutdown and hands it
 	// back when it leaves.
 	for !s.rd.loopHolds() {
@@ -156,8 +151,8 @@ func (s *Session) readFor(st *Stream) {
 	}
 }
 
-// failRead ends the session because of what reading the conn found, as
-// the receive loop does, unless it is already ending.
+// failRead ends the session because of what reading the conn found (the
+// receive loop's or a Read's), unless it is already ending.
 func (s *Session) failRead(err error) {
 	select {
 	case <-s.done:
@@ -250,9 +245,9 @@ func (s *Session) stepFor(st *Stream) error {
 			return err
 		}
 		s.hdrN = 0
-		h, err := frame.Decode(s.hdr[:], s.config.MaxStreamWindowSize)
+		h, err := s.decodeHeader(s.hdr[:])
 		if err != nil {
-			return protocolError(err)
+			return err
 		}
 		return s.handleHeader(h)
 	}
@@ -304,11 +299,21 @@ func (s *Session) readHeader() (frame.Header, error) {
 		copy(s.hdr[s.hdrN:], b)
 		b, s.hdrN = s.hdr[:], 0
 	}
+	h, err := s.decodeHeader(b)
+	if err != nil {
+		return h, err
+	}
+	s.br.Discard(need) // buffered: cannot fail
+	return h, nil
+}
+
+// decodeHeader validates a header's 12 bytes; a bad one is the peer's
+// protocol violation (spec.md §7).
+func (s *Session) decodeHeader(b []byte) (frame.Header, error) {
 	h, err := frame.Decode(b, s.config.MaxStreamWindowSize)
 	if err != nil {
 		return h, protocolError(err)
 	}
-	s.br.Discard(need) // buffered: cannot fail
 	return h, nil
 }
 

@@ -8,9 +8,11 @@ import (
 	"io"
 	"math"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/net/nettest"
 
@@ -415,5 +417,69 @@ func TestNoAllocsPerMessage(t *testing.T) {
 				t.Errorf("%v allocations per round trip, want 0", allocs)
 			}
 		})
+	}
+}
+
+// splitConn holds back the second half of each Write once armed, until
+// released: the reader sees a message cut in two.
+type splitConn struct {
+	net.Conn
+	armed   atomic.Bool
+	release chan struct{}
+}
+
+func (c *splitConn) Write(p []byte) (int, error) {
+	if !c.armed.Load() || len(p) < 2 {
+		return c.Conn.Write(p)
+	}
+	half := len(p) / 2
+	if n, err := c.Conn.Write(p[:half]); err != nil {
+		return n, err
+	}
+	<-c.release
+	n, err := c.Conn.Write(p[half:])
+	return half + n, err
+}
+
+// TestReadResumesAfterDeadline: a Read that its read deadline interrupts
+// in the middle of a message consumes nothing it does not return: once the
+// rest arrives, the next Read returns the whole message. This is what
+// ReadInterruptible promises a Yamux session, which interrupts a stream's
+// Read that reads the conn itself; it holds over TCP and not over a conn
+// the Noise conn cannot vouch for.
+func TestReadResumesAfterDeadline(t *testing.T) {
+	a, b := tcpPair(t)
+	sc := &splitConn{Conn: a, release: make(chan struct{})}
+	kr := identity(t, 2)
+	i, r := handshake(t, sc, b, noise.Config{Identity: identity(t, 1)}, noise.Config{Identity: kr}, kr.ID())
+	if i.err != nil || r.err != nil {
+		t.Fatalf("handshake: %v, %v", i.err, r.err)
+	}
+	w, rd := i.conn, r.conn
+	if !rd.ReadInterruptible() {
+		t.Fatal("ReadInterruptible over TCP = false, want true")
+	}
+	if pw, _ := securePair(t, pipePair); pw.ReadInterruptible() {
+		t.Fatal("ReadInterruptible over net.Pipe = true, want false (the Noise conn does not know the pipe)")
+	}
+	msg := pattern(5000, 3)
+	sc.armed.Store(true)
+	wrote := make(chan error, 1)
+	go func() { _, err := w.Write(msg); wrote <- err }()
+	buf := make([]byte, len(msg))
+	rd.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := rd.Read(buf); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read with half a message here = %d, %v; want 0, a deadline error", n, err)
+	}
+	close(sc.release)
+	rd.SetReadDeadline(time.Time{})
+	if _, err := io.ReadFull(rd, buf); err != nil {
+		t.Fatalf("Read after the deadline: %v", err)
+	}
+	if !bytes.Equal(buf, msg) {
+		t.Fatal("the message read after the deadline differs from the one sent")
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
 	}
 }
