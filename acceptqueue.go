@@ -35,6 +35,7 @@ func (q *acceptQueue) push(st *Stream) bool {
 		q.mu.Unlock()
 		return false
 	}
+	q.items, q.head = reclaimSpent(q.items, q.head)
 	q.items = append(q.items, st)
 	q.mu.Unlock()
 	notify(q.ready)

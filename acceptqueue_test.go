@@ -82,3 +82,78 @@ func TestAcceptQueueMemoryFollowsUse(t *testing.T) {
 		t.Fatalf("drained queue keeps %d slots, want at most %d", c, keptQueueCap)
 	}
 }
+
+// TestAcceptQueueMemoryUnderSteadyLoad: streams arriving as fast as they
+// are accepted, with a few always waiting, keep the queue from emptying;
+// its memory must follow the streams waiting, not those that ever passed.
+func TestAcceptQueueMemoryUnderSteadyLoad(t *testing.T) {
+	var q acceptQueue
+	q.init(1 << 15)
+	const waiting = 10
+	id := uint32(0)
+	next := func() *Stream { id += 2; return &Stream{id: id} }
+	for range waiting {
+		q.push(next())
+	}
+	maxCap := 0
+	for range 100_000 {
+		q.push(next())
+		if q.pop() == nil {
+			t.Fatal("pop of a queue with streams waiting = nil")
+		}
+		maxCap = max(maxCap, cap(q.items))
+	}
+	if n := q.len(); n != waiting {
+		t.Fatalf("len = %d, want %d: the test no longer keeps the queue busy", n, waiting)
+	}
+	if maxCap > 4*(waiting+1) {
+		t.Fatalf("queue capacity reached %d slots with %d streams waiting, want at most %d", maxCap, waiting+1, 4*(waiting+1))
+	}
+}
+
+func TestReclaimSpent(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		len, cap, head int
+		wantLen        int // after the call; wantLen < len means moved down
+	}{
+		{"nothing spent", 4, 4, 0, 4},
+		{"room left", 4, 8, 3, 4},
+		{"full, under half spent", 8, 8, 3, 8},
+		{"full, half spent", 8, 8, 4, 4},
+		{"full, all but one spent", 8, 8, 7, 1},
+	} {
+		items := make([]*int, tt.len, tt.cap)
+		for i := range items {
+			v := i
+			items[i] = &v
+		}
+		for i := range tt.head {
+			items[i] = nil
+		}
+		got, head := reclaimSpent(items, tt.head)
+		if len(got) != tt.wantLen {
+			t.Errorf("%s: len after = %d, want %d", tt.name, len(got), tt.wantLen)
+			continue
+		}
+		if tt.wantLen == tt.len {
+			if head != tt.head {
+				t.Errorf("%s: head = %d, want %d (untouched)", tt.name, head, tt.head)
+			}
+			continue
+		}
+		if head != 0 {
+			t.Errorf("%s: head after moving = %d, want 0", tt.name, head)
+		}
+		for i, p := range got {
+			if p == nil || *p != tt.head+i {
+				t.Errorf("%s: entry %d = %v, want the live entry %d", tt.name, i, p, tt.head+i)
+			}
+		}
+		for i, p := range got[:cap(got)][len(got):] {
+			if p != nil {
+				t.Errorf("%s: slot %d past the live entries still holds %d", tt.name, len(got)+i, *p)
+			}
+		}
+	}
+}

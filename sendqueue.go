@@ -311,6 +311,7 @@ func (q *sendQueue) pushLaneLocked(e laneEntry) {
 		clear(q.lane)
 		q.lane, q.laneHead = q.lane[:0], 0
 	}
+	q.lane, q.laneHead = reclaimSpent(q.lane, q.laneHead)
 	q.lane = append(q.lane, e)
 }
 

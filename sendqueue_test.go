@@ -392,3 +392,38 @@ func TestSendQueueSmallReserve(t *testing.T) {
 		copySmall(t, q, 3, make([]byte, smallWriteMax))
 	}
 }
+
+// TestSendQueueLaneMemoryUnderLoad: busy streams that re-queue as soon as
+// their frame is written keep the stream lane from ever emptying; its
+// memory must follow the requests queued at once, not the frames written
+// since the lane was last empty (it grew by one entry per frame: 48 bytes
+// per 64 KiB written, for as long as the load lasted).
+func TestSendQueueLaneMemoryUnderLoad(t *testing.T) {
+	q := newTestQueue()
+	const streams = 64
+	payload := make([]byte, 64<<10)
+	reqs := make([]sendReq, streams)
+	for i := range reqs {
+		request(q, &reqs[i], uint32(2*i+1), payload)
+	}
+	maxCap := 0
+	for range 100_000 / streams * 4 {
+		b, ok := q.take(nil, nil)
+		if !ok {
+			t.Fatal("nothing to take while requests are queued")
+		}
+		q.commit(&b, nil)
+		for i := range reqs {
+			if reqs[i].state == reqDone {
+				request(q, &reqs[i], uint32(2*i+1), payload)
+			}
+		}
+		if q.laneHead == len(q.lane) {
+			t.Fatal("the lane emptied: the test no longer keeps it busy")
+		}
+		maxCap = max(maxCap, cap(q.lane))
+	}
+	if maxCap > 4*streams {
+		t.Fatalf("lane capacity reached %d entries for %d streams, want at most %d", maxCap, streams, 4*streams)
+	}
+}
