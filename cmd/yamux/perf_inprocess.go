@@ -19,7 +19,7 @@ func startInProcess(ctx context.Context, o *perfOptions) (*perfTarget, error) {
 		return nil, fmt.Errorf("generating the server's key: %w", err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	srv := &perfServer{verify: true, log: quiet}
+	srv := &perfServer{verify: true, keepErrors: true, log: quiet}
 	ss, err := newServer(serverKey, o.insecure, quiet, srv, nil)
 	if err != nil {
 		return nil, err

@@ -18,13 +18,18 @@ type perfServer struct {
 	// verify checks uploads against the pattern: only when every client is
 	// known to be ours (in process).
 	verify bool
-	log    *slog.Logger
+	// keepErrors keeps the failed exchanges' errors for errors(): only for
+	// the in-process run, which reports them. serve logs each one and
+	// keeps none; any client can make an exchange fail, and a long-running
+	// server that kept them grew by one error per failure.
+	keepErrors bool
+	log        *slog.Logger
 
 	counters perf.Counters
 	verified atomic.Uint64
 
 	mu     sync.Mutex
-	errs   []error       // guarded by mu
+	errs   []error       // guarded by mu; only with keepErrors
 	active int           // exchanges in flight; guarded by mu
 	idle   chan struct{} // closed when active drops to 0; guarded by mu
 }
@@ -58,9 +63,11 @@ func (s *perfServer) handle(ctx context.Context, st perf.Stream) {
 		s.logger().Debug("perf exchange cut by shutdown", "err", err)
 	default:
 		s.logger().Warn("perf exchange failed", "err", err)
-		s.mu.Lock()
-		s.errs = append(s.errs, err)
-		s.mu.Unlock()
+		if s.keepErrors {
+			s.mu.Lock()
+			s.errs = append(s.errs, err)
+			s.mu.Unlock()
+		}
 	}
 }
 
