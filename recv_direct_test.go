@@ -727,3 +727,32 @@ func TestDirectReadLargeFramesTCP(t *testing.T) {
 // readersWaiting says whether a Read of s waits (for a test that must
 // start a Read before the data it reads is sent).
 func readersWaiting(s *yamux.Session) bool { return yamux.ReadWaiters(s) > 0 }
+
+// TestDirectReadStopsAtSessionEnd: a Read reading the conn handles what is
+// buffered as the receive loop does, and the loop handles nothing once the
+// session has ended; neither may the Read. A peer sending GO_AWAYs with
+// a new error code each in one write got one Stats entry per code (5,000
+// from one 60 KB write) when a Read held the role, one when the loop did.
+func TestDirectReadStopsAtSessionEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newRawPeer(t, true, testConfig())
+		st := p.openInbound(1)
+		startDirect(t, p, st)
+		c, _ := waitingRead(t, p, st, make([]byte, 10))
+		// The Read reads the PING header on its own, and finds the
+		// GO_AWAYs behind it in its buffer.
+		b := rawEncode(frame.TypePing, 0, 0, 7)
+		const goAways = 100
+		for i := range goAways {
+			b = append(b, rawEncode(frame.TypeGoAway, 0, 0, uint32(1000+i))...)
+		}
+		p.writeRaw(b)
+		if r := waitCall(t, c, "Read"); !errors.Is(r.err, yamux.ErrSessionShutdown) && !errors.Is(r.err, yamux.ErrRemoteGoAway) {
+			t.Fatalf("Read = %v, want the session's end", r.err)
+		}
+		<-p.S.CloseChan()
+		if got := p.S.Stats().GoAwayReceived; len(got) != 1 || got[1000] != 1 {
+			t.Fatalf("GO_AWAYs counted after %d in one write = %v, want only the first (code 1000: 1)", goAways, got)
+		}
+	})
+}

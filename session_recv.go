@@ -121,8 +121,10 @@ func (s *Session) readFor(st *Stream) {
 		}
 		// What is buffered is handled as the receive loop handles it, with
 		// none of the role's bookkeeping around reads of the conn (a kick
-		// meanwhile is seen before the next one, enterRead).
-		for s.bufferedStep() && !(s.body.left == 0 && s.send.repliesFull()) {
+		// meanwhile is seen before the next one, enterRead), and, as there,
+		// nothing once the session has ended: a frame that ends it (a
+		// GO_AWAY, a protocol error) may have more behind it in the buffer.
+		for s.err() == nil && s.bufferedStep() && !(s.body.left == 0 && s.send.repliesFull()) {
 			if _, err := s.step(); err != nil {
 				s.failRead(err)
 				return
