@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,7 +21,7 @@ type sessionTotals struct {
 	pingsSent, pingsReceived           uint64
 	protocolErrors, streamProtocolErrs uint64
 	windowGranted                      uint64
-	goAwaySent, goAwayReceived         map[yamux.ErrorCode]uint64
+	goAwaySent, goAwayReceived         map[string]uint64 // by goAwayCodeLabel
 }
 
 func (t *sessionTotals) add(s yamux.SessionStats) {
@@ -42,17 +43,31 @@ func (t *sessionTotals) add(s yamux.SessionStats) {
 	t.goAwayReceived = addCounts(t.goAwayReceived, s.GoAwayReceived)
 }
 
-func addCounts(dst, src map[yamux.ErrorCode]uint64) map[yamux.ErrorCode]uint64 {
+// addCounts adds a session's GO_AWAY counts by code to dst, by label.
+func addCounts(dst map[string]uint64, src map[yamux.ErrorCode]uint64) map[string]uint64 {
 	if len(src) == 0 {
 		return dst
 	}
 	if dst == nil {
-		dst = map[yamux.ErrorCode]uint64{}
+		dst = map[string]uint64{}
 	}
-	for k, v := range src {
-		dst[k] += v
+	for code, n := range src {
+		dst[goAwayCodeLabel(code)] += n
 	}
 	return dst
+}
+
+// goAwayCodeLabel is the code label of yamux_goaway_total: the codes the
+// spec names, and "other" for the rest. A peer chooses any of 2^32 codes;
+// one label per code gave a client that sent a new one per connection a
+// new series per connection, kept for as long as serve ran (24,000
+// connections: 24,000 series, a 1.5 MB scrape).
+func goAwayCodeLabel(code yamux.ErrorCode) string {
+	switch code {
+	case yamux.CodeNormal, yamux.CodeProtocolError, yamux.CodeInternalError:
+		return code.String()
+	}
+	return "other"
 }
 
 // statsCollector exports the core's Session.Stats, summed over the
@@ -81,7 +96,7 @@ func newStatsCollector() *statsCollector {
 		streams:         d("yamux_streams_total", "Streams opened, by who opened them (local, remote), and remote SYNs refused (refused).", "origin"),
 		resets:          d("yamux_stream_resets_total", "Streams reset, by who reset them (local, remote).", "side"),
 		pings:           d("yamux_pings_total", "Yamux PINGs, by direction (sent: ours, received: the peer's).", "direction"),
-		goAways:         d("yamux_goaway_total", "GO_AWAY frames, by direction (sent, received) and code.", "direction", "code"),
+		goAways:         d("yamux_goaway_total", "GO_AWAY frames, by direction (sent, received) and code (normal, protocol error, internal error, other).", "direction", "code"),
 		protoErrs:       d("yamux_protocol_errors_total", "Sessions ended because the peer violated the Yamux protocol."),
 		streamProtoErrs: d("yamux_stream_protocol_errors_total", "Peer violations that only reset a stream (DATA after FIN)."),
 		window:          d("yamux_recv_window_granted_bytes_total", "Receive-window credit granted to peers: initial windows and every update."),
@@ -133,8 +148,8 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	t := c.retired
-	t.goAwaySent = addCounts(nil, c.retired.goAwaySent)
-	t.goAwayReceived = addCounts(nil, c.retired.goAwayReceived)
+	t.goAwaySent = maps.Clone(c.retired.goAwaySent)
+	t.goAwayReceived = maps.Clone(c.retired.goAwayReceived)
 	live := c.liveLocked()
 	c.mu.Unlock()
 	queueBytes, queueFrames := 0, 0
@@ -159,10 +174,10 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.pings, t.pingsSent, "sent")
 	counter(c.pings, t.pingsReceived, "received")
 	for code, n := range t.goAwaySent {
-		counter(c.goAways, n, "sent", code.String())
+		counter(c.goAways, n, "sent", code)
 	}
 	for code, n := range t.goAwayReceived {
-		counter(c.goAways, n, "received", code.String())
+		counter(c.goAways, n, "received", code)
 	}
 	counter(c.protoErrs, t.protocolErrors)
 	counter(c.streamProtoErrs, t.streamProtocolErrs)
