@@ -2,8 +2,10 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -38,12 +40,30 @@ func (h *Host) Listen(addr ma.Multiaddr) error {
 	return nil
 }
 
+// Accept failures other than the listener's close (the process out of
+// file descriptors, the kernel out of memory) are waited out, from
+// acceptRetryMin doubling up to acceptRetryMax: a loop that returned on
+// them left the listener open, the kernel completing handshakes into its
+// backlog, and nothing accepting them ever again. The ceiling is short so
+// that Close, which waits for this loop, is not held up.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = 100 * time.Millisecond
+)
+
 func (h *Host) acceptLoop(l net.Listener) {
+	var retry time.Duration
 	for {
 		c, err := l.Accept()
-		if err != nil {
-			return // closed by Host.Close
+		if errors.Is(err, net.ErrClosed) {
+			return // closed by Host.Close or GoAway
 		}
+		if err != nil {
+			retry = min(max(2*retry, acceptRetryMin), acceptRetryMax)
+			time.Sleep(retry)
+			continue
+		}
+		retry = 0
 		if !h.goTracked(func() { h.upgradeInbound(c) }) {
 			c.Close()
 			return

@@ -1,0 +1,90 @@
+package host
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/yamuxgo/yamux/peer"
+)
+
+// flakyListener fails its first Accepts as a process out of file
+// descriptors does, then hands out conns, then reports itself closed.
+type flakyListener struct {
+	mu       sync.Mutex
+	failures int
+	conns    []net.Conn
+	closed   chan struct{}
+	once     sync.Once
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if l.failures > 0 {
+		l.failures--
+		l.mu.Unlock()
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: fmt.Errorf("accept4: %w", syscall.EMFILE)}
+	}
+	if len(l.conns) > 0 {
+		c := l.conns[0]
+		l.conns = l.conns[1:]
+		l.mu.Unlock()
+		return c, nil
+	}
+	l.mu.Unlock()
+	<-l.closed
+	return nil, &net.OpError{Op: "accept", Net: "tcp", Err: net.ErrClosed}
+}
+
+func (l *flakyListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *flakyListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// TestAcceptLoopOutlivesAcceptErrors: an Accept that fails because the
+// process is out of file descriptors is waited out and retried; the loop
+// used to return on it, leaving the listener open and nothing accepting
+// ever again. The conn accepted after the failures reaches the upgrade,
+// and the loop still ends when the listener closes.
+func TestAcceptLoopOutlivesAcceptErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		key, err := peer.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		upgraded := make(chan error, 1)
+		h, err := New(key, &Options{Notify: Notify{UpgradeFailed: func(_ net.Addr, err error) { upgraded <- err }}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, theirs := net.Pipe()
+		theirs.Close() // the upgrade fails at once: it is reaching it that counts
+		const failures = 10
+		l := &flakyListener{failures: failures, conns: []net.Conn{ours}, closed: make(chan struct{})}
+		start := time.Now()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.acceptLoop(l)
+		}()
+		select {
+		case <-upgraded:
+		case <-done:
+			t.Fatal("the accept loop returned on an accept error")
+		}
+		// Backing off from 5 ms, doubling, to at most 100 ms between tries.
+		if waited := time.Since(start); waited < 5*time.Millisecond || waited > failures*acceptRetryMax {
+			t.Errorf("%d failed accepts waited out in %v, want between %v and %v", failures, waited, acceptRetryMin, failures*acceptRetryMax)
+		}
+		l.Close()
+		<-done
+		h.Close()
+	})
+}
