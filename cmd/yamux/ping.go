@@ -43,7 +43,7 @@ func runPing(ctx context.Context, e *env, args []string) error {
 	who := o.target
 	fmt.Fprintf(e.stdout, "PING %s: %d data bytes (%s)\n", who, ping.Size, ping.ID)
 	start := time.Now()
-	var rtts []time.Duration
+	var rtts rttStats
 	sent := 0
 	var st *host.Stream
 	for seq := 1; o.count == 0 || seq <= o.count; seq++ {
@@ -70,7 +70,7 @@ func runPing(ctx context.Context, e *env, args []string) error {
 		rtt, err := pingWithin(ctx, st, o.wait)
 		switch {
 		case err == nil:
-			rtts = append(rtts, rtt)
+			rtts.add(rtt)
 			fmt.Fprintf(e.stdout, "%d bytes from %s: ping_seq=%d time=%s\n", ping.Size, tg.hostport, seq, formatMillis(rtt))
 			continue
 		case ctx.Err() != nil:
@@ -93,7 +93,7 @@ func runPing(ctx context.Context, e *env, args []string) error {
 		st.Close()
 	}
 	printPingStats(e, who, sent, rtts, time.Since(start))
-	if len(rtts) == 0 {
+	if rtts.n == 0 {
 		return fmt.Errorf("no reply from %s", who)
 	}
 	return nil
@@ -114,24 +114,41 @@ func pingWithin(ctx context.Context, st *host.Stream, wait time.Duration) (time.
 	return rtt, err
 }
 
+// rttStats summarises the round trips as they come (Welford's running
+// mean and variance): ping without -c runs for as long as the user wants,
+// and keeping every sample grew by one per reply.
+type rttStats struct {
+	n      int
+	lo, hi time.Duration
+	meanMs float64
+	m2     float64 // sum of squared differences from the mean, in ms²
+}
+
+func (r *rttStats) add(rtt time.Duration) {
+	r.n++
+	if r.n == 1 || rtt < r.lo {
+		r.lo = rtt
+	}
+	if rtt > r.hi {
+		r.hi = rtt
+	}
+	x := millis(rtt)
+	d := x - r.meanMs
+	r.meanMs += d / float64(r.n)
+	r.m2 += d * (x - r.meanMs)
+}
+
 // printPingStats is ping(8)'s closing block.
-func printPingStats(e *env, who string, sent int, rtts []time.Duration, elapsed time.Duration) {
+func printPingStats(e *env, who string, sent int, rtts rttStats, elapsed time.Duration) {
 	loss := 0.0
 	if sent > 0 {
-		loss = 100 * float64(sent-len(rtts)) / float64(sent)
+		loss = 100 * float64(sent-rtts.n) / float64(sent)
 	}
 	fmt.Fprintf(e.stdout, "\n--- %s ping statistics ---\n", who)
-	fmt.Fprintf(e.stdout, "%d pings transmitted, %d received, %.0f%% loss, time %dms\n", sent, len(rtts), loss, elapsed.Milliseconds())
-	if len(rtts) == 0 {
+	fmt.Fprintf(e.stdout, "%d pings transmitted, %d received, %.0f%% loss, time %dms\n", sent, rtts.n, loss, elapsed.Milliseconds())
+	if rtts.n == 0 {
 		return
 	}
-	lo, hi := minMax(rtts)
-	avg := mean(rtts)
-	var sq float64
-	for _, r := range rtts {
-		d := millis(r) - millis(avg)
-		sq += d * d
-	}
-	sd := math.Sqrt(sq / float64(len(rtts)))
-	fmt.Fprintf(e.stdout, "rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f ms\n", millis(lo), millis(avg), millis(hi), sd)
+	sd := math.Sqrt(rtts.m2 / float64(rtts.n))
+	fmt.Fprintf(e.stdout, "rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f ms\n", millis(rtts.lo), rtts.meanMs, millis(rtts.hi), sd)
 }
