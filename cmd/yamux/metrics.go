@@ -190,6 +190,20 @@ func (c *countingConn) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// ReadInterruptible reports whether a Read of the conn under it that a
+// past read deadline interrupts loses nothing (yamux.InterruptibleReader):
+// the count only adds what that Read returned. Without it, every session
+// of serve --metrics lost the direct read path (spec.md §4.4).
+func (c *countingConn) ReadInterruptible() bool {
+	switch inner := c.Conn.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	case interface{ ReadInterruptible() bool }:
+		return inner.ReadInterruptible()
+	}
+	return false
+}
+
 // CloseWrite passes a half-close through to the TCP conn.
 func (c *countingConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {

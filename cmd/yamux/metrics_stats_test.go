@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net"
+	"sync/atomic"
 	"testing"
 
 	"github.com/yamuxgo/yamux"
@@ -31,3 +33,34 @@ func TestGoAwayCodesBounded(t *testing.T) {
 		t.Errorf("sent GO_AWAYs by label = %v, want normal: %d", total.goAwaySent, sessions)
 	}
 }
+
+// TestCountingConnKeepsDirectReads: serve --metrics wraps every TCP conn
+// to count its bytes; the wrapper must still let a session's Reads read
+// the conn themselves (a Noise conn over it asks it), and must not claim
+// so over a conn that cannot be interrupted safely.
+func TestCountingConnKeepsDirectReads(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tcp, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	var in, out atomic.Uint64
+	if c := (&countingConn{Conn: tcp, in: &in, out: &out}); !c.ReadInterruptible() {
+		t.Error("counting a TCP conn: ReadInterruptible = false, want true")
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if c := (&countingConn{Conn: plainConn{a}, in: &in, out: &out}); c.ReadInterruptible() {
+		t.Error("counting a conn of unknown kind: ReadInterruptible = true, want false")
+	}
+	var _ yamux.InterruptibleReader = (*countingConn)(nil)
+}
+
+// plainConn hides what kind of conn it wraps.
+type plainConn struct{ net.Conn }
