@@ -603,3 +603,45 @@ func TestR12_GoAway(t *testing.T) {
 		})
 	})
 }
+
+// TestEndedStreamsWithUnreadDataHoldSlots: a stream the peer finished
+// (FIN) and our application half-closed is FullyClosed, but the data it
+// has not read is still buffered. It keeps its MaxIncomingStreams slot
+// until that data is read or dropped: it used to give it back at once, so
+// a peer finishing streams faster than the application read them had
+// handlers and buffered data without bound (helper audit: 1,000 handlers
+// and +252 MiB against a limit of 16).
+func TestEndedStreamsWithUnreadDataHoldSlots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.MaxIncomingStreams = 2
+		p := newRawPeer(t, true, cfg)
+		payload := bytes.Repeat([]byte("u"), 1000)
+		finished := func(id uint32) *yamux.Stream {
+			st := p.openInbound(id)
+			p.writeData(frame.FlagFIN, id, payload)
+			if err := st.CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			p.expectFIN(id)
+			synctest.Wait()
+			if s := st.State(); s != yamux.StateFullyClosed {
+				t.Fatalf("stream %d after both FINs: %v, want FullyClosed", id, s)
+			}
+			return st
+		}
+		first := finished(1)
+		second := finished(3)
+		// Both slots are held by unread data: the next SYN is refused.
+		p.writeWindowUpdate(frame.FlagSYN, 5, 0)
+		p.expectRST(5)
+		// Reading the first stream to its end gives its slot back.
+		if got, err := io.ReadAll(first); err != nil || !bytes.Equal(got, payload) {
+			t.Fatalf("ReadAll(first) = %d bytes, %v; want the %d bytes sent", len(got), err, len(payload))
+		}
+		p.openInbound(7)
+		// Closing the second without reading drops its data and its slot.
+		second.Close()
+		p.openInbound(9)
+	})
+}

@@ -1,6 +1,7 @@
 package yamux_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/yamuxgo/yamux"
@@ -524,3 +526,71 @@ func transferOne(t *testing.T, client, server *yamux.Session, size int) {
 }
 
 var _ net.Conn = (*yamux.Stream)(nil)
+
+// TestMemoryManagerHeldWhileDataUnread: a stream that ends (both FINs)
+// with data its application has not read still holds that data, so its
+// manager is not told Done until the data is read, or dropped by Close;
+// Done at FullyClosed let a peer that finishes streams faster than they
+// are read keep memory the manager no longer counted. When the session
+// ends, what such streams hold is given back (nothing can arrive any
+// more, and the manager's scope must close), the data staying readable.
+func TestMemoryManagerHeldWhileDataUnread(t *testing.T) {
+	for _, end := range []string{"read", "close", "session end"} {
+		t.Run(end, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sl := newLedger()
+				client, server := sessionPair(t, memPair, testConfig(), memConfig(sl))
+				st, err := client.OpenStream()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sent := bytes.Repeat([]byte("m"), 10_000)
+				writeAll(t, st, sent)
+				st.CloseWrite()
+				sst, err := server.AcceptStream()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sst.CloseWrite()
+				synctest.Wait()
+				if s := sst.State(); s != yamux.StateFullyClosed {
+					t.Fatalf("server stream after both FINs: %v, want FullyClosed", s)
+				}
+				sl.mu.Lock()
+				sp := sl.spans[0]
+				sl.mu.Unlock()
+				select {
+				case <-sp.doneCh:
+					t.Fatal("the manager was told Done while the stream still holds 10,000 unread bytes")
+				default:
+				}
+				switch end {
+				case "read":
+					got, err := io.ReadAll(sst)
+					if err != nil || !bytes.Equal(got, sent) {
+						t.Fatalf("ReadAll = %d bytes, %v; want the %d sent", len(got), err, len(sent))
+					}
+				case "close":
+					sst.Close()
+				case "session end":
+					server.Close()
+				}
+				synctest.Wait()
+				select {
+				case <-sp.doneCh:
+				default:
+					t.Fatalf("after %s, the manager was not told Done", end)
+				}
+				if end == "session end" {
+					if got, err := io.ReadAll(sst); err != nil || !bytes.Equal(got, sent) {
+						t.Fatalf("after the session ended, ReadAll = %d bytes, %v; want the %d sent, still readable", len(got), err, len(sent))
+					}
+				}
+				client.Close()
+				server.Close()
+				synctest.Wait()
+				sl.balanced(t, end)
+			})
+		})
+	}
+}

@@ -52,9 +52,13 @@ type Session struct {
 	// was last released: a peer that keeps opening (and resetting) streams
 	// faster than the application finishes them is a rapid-reset attack.
 	refusedAtLimit int
-	localGoAway    bool
-	drainTimer     *time.Timer // after our GoAway, closes the session once idle
-	remoteGoAway   error       // set by the peer's GO_AWAY(0): no new streams
+	// unread are the ended streams that still hold window memory for
+	// data the application has not read (Stream.unreadHeld); the session
+	// releases it for them when it ends. Nil until the first one.
+	unread       map[*Stream]struct{}
+	localGoAway  bool
+	drainTimer   *time.Timer // after our GoAway, closes the session once idle
+	remoteGoAway error       // set by the peer's GO_AWAY(0): no new streams
 	// closeErr is why the session ended: stored once, under mu, before
 	// done is closed; read with err() from anywhere, lock-free.
 	closeErr atomic.Pointer[SessionError]
@@ -443,7 +447,12 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 		streams := s.streams
 		s.streams = make(map[uint32]*Stream)
 		s.numIncoming = 0
+		unread := s.unread
+		s.unread = nil
 		s.mu.Unlock()
+		for st := range unread {
+			st.unreadAtSessionEnd()
+		}
 
 		s.send.finish(mode, reason.Code)
 		s.armCloseTimer(mode)
@@ -521,6 +530,29 @@ func (s *Session) armDrainLocked() {
 			s.shutdown(&SessionError{Code: CodeNormal}, shutdownFlush)
 		}
 	})
+}
+
+// holdUnread records st among the ended streams holding memory for unread
+// data (Stream.unreadHeld), unless the session has ended (false: the
+// shutdown has gone through the set already); forgetUnread removes it.
+// Both are called with st's mu held, so that the set and the flag agree.
+func (s *Session) holdUnread(st *Stream) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err() != nil {
+		return false
+	}
+	if s.unread == nil {
+		s.unread = make(map[*Stream]struct{})
+	}
+	s.unread[st] = struct{}{}
+	return true
+}
+
+func (s *Session) forgetUnread(st *Stream) {
+	s.mu.Lock()
+	delete(s.unread, st)
+	s.mu.Unlock()
 }
 
 // releaseIncoming gives back an inbound stream's MaxIncomingStreams slot.

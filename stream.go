@@ -43,13 +43,19 @@ type Stream struct {
 	observed     bool // the application has seen the stream's end
 	ackHeld      bool // holds a slot of the session's ACK backlog
 	credited     bool // has sent a window update: counted in the session's busy streams
-	sendWindow   uint32
-	grown        uint32 // window growth reserved from the session budget
-	recv         recvWindow
-	mem          *streamMemory // Config.MemoryManager's accounting; nil without one (set before the stream is shared)
-	buf          recvBuffer
-	openTimer    *time.Timer
-	closeTimer   *time.Timer
+	// unreadHeld: the stream ended with data still buffered that the
+	// application may read; until it is read or dropped the stream keeps
+	// its MaxIncomingStreams slot and its window memory (growth, or its
+	// MemoryManager reservation), so that the bounds of spec.md §4.4 count
+	// it (settleUnread).
+	unreadHeld bool
+	sendWindow uint32
+	grown      uint32 // window growth reserved from the session budget
+	recv       recvWindow
+	mem        *streamMemory // Config.MemoryManager's accounting; nil without one (set before the stream is shared)
+	buf        recvBuffer
+	openTimer  *time.Timer
+	closeTimer *time.Timer
 	// appending: a Write is handing a frame to the send queue without mu
 	// (so a 64 KiB copy never holds up the receive loop's delivery to this
 	// stream); a FIN asked for meanwhile waits in finPending/finFlags.
@@ -114,7 +120,7 @@ func (st *Stream) settleSlot() {
 		st.mu.Unlock()
 		return
 	}
-	if st.cause == causeRemoteReset && !st.observed {
+	if st.cause == causeRemoteReset && !st.observed || st.unreadHeld {
 		st.mu.Unlock()
 		return
 	}
@@ -128,6 +134,40 @@ func (st *Stream) observe() {
 	st.mu.Lock()
 	st.observed = true
 	st.mu.Unlock()
+	st.settleUnread()
+	st.settleSlot()
+}
+
+// unreadAtSessionEnd releases what st kept for its unread data when the
+// session ends: no data can come any more, the data stays readable, and
+// nothing would release the memory later.
+func (st *Stream) unreadAtSessionEnd() {
+	st.mu.Lock()
+	if !st.unreadHeld {
+		st.mu.Unlock()
+		return
+	}
+	st.unreadHeld = false
+	grown := st.grown
+	st.grown = 0
+	st.mu.Unlock()
+	st.releaseMemory(grown)
+}
+
+// settleUnread gives back what a stream that ended with unread data kept
+// for it (unreadHeld), once the data has been read or dropped.
+func (st *Stream) settleUnread() {
+	st.mu.Lock()
+	if !st.unreadHeld || st.buf.Len() > 0 && !st.readClosed {
+		st.mu.Unlock()
+		return
+	}
+	st.unreadHeld = false
+	st.session.forgetUnread(st)
+	grown := st.grown
+	st.grown = 0
+	st.mu.Unlock()
+	st.releaseMemory(grown)
 	st.settleSlot()
 }
 
@@ -212,9 +252,13 @@ func (st *Stream) read(b []byte) (int, error) {
 			more := st.buf.Len() > 0
 			st.sendWindowUpdateLocked()
 			q := st.readQueueLocked()
+			drained := st.unreadHeld && !more
 			st.mu.Unlock()
 			if more {
 				notify(q) // another concurrent reader may go on
+			}
+			if drained {
+				st.settleUnread()
 			}
 			return got, nil
 		}
@@ -337,7 +381,14 @@ func (st *Stream) sendWindowUpdateLocked() {
 		st.credited = true
 		s.busy.Add(1)
 	}
-	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), s.windowCeiling(), st.mem.growOr(s.growFn))
+	ceiling := s.windowCeiling()
+	if st.readClosed {
+		// Data is discarded as it comes (CloseRead): credit goes back at
+		// once, and a larger window would only take budget from streams
+		// that read.
+		ceiling = st.recv.size
+	}
+	delta := st.recv.update(uint32(st.buf.Len()), time.Now(), s.RTT(), ceiling, st.mem.growOr(s.growFn))
 	st.grown += st.recv.size - before
 	if delta > 0 {
 		s.send.control(frame.New(frame.TypeWindowUpdate, st.flagsLocked(), st.id, delta), notReply)
@@ -400,6 +451,7 @@ func (st *Stream) CloseRead() error {
 	st.closeReadLocked()
 	st.mu.Unlock()
 	st.wakeReaders()
+	st.settleUnread()
 	return nil
 }
 
@@ -488,19 +540,27 @@ func (st *Stream) stopTimersLocked() {
 // release frees what a terminal stream holds in the session: its map
 // entry, its ACK-backlog slot and its window growth.
 func (st *Stream) release() {
-	st.releaseOwn()
+	st.releaseOwn(false)
 	st.settleSlot()
 	st.session.removeStream(st)
 }
 
-// releaseOwn returns the ACK slot and the window budget, once.
-func (st *Stream) releaseOwn() {
+// releaseOwn returns the ACK slot and the window budget, once; the window
+// memory is kept while the stream holds data the application may still
+// read (unreadHeld), except when the session has ended (atSessionEnd): no
+// data can come any more, and nothing would release it later.
+func (st *Stream) releaseOwn(atSessionEnd bool) {
 	s := st.session
 	st.mu.Lock()
 	ack := st.ackHeld
 	st.ackHeld = false
+	keep := !atSessionEnd && st.buf.Len() > 0 && !st.readClosed && s.holdUnread(st)
 	grown := st.grown
-	st.grown = 0
+	if keep {
+		st.unreadHeld = true
+	} else {
+		st.grown = 0
+	}
 	if st.credited {
 		st.credited = false
 		s.busy.Add(-1)
@@ -509,7 +569,9 @@ func (st *Stream) releaseOwn() {
 	if ack {
 		<-s.ackSlots
 	}
-	st.releaseMemory(grown)
+	if !keep {
+		st.releaseMemory(grown)
+	}
 	st.readDeadline.stop()
 	st.writeDeadline.stop()
 }
@@ -522,7 +584,7 @@ func (st *Stream) sessionClosed() {
 	terminal, err := st.transitionLocked(evSessionClosed, 0, false)
 	st.mu.Unlock()
 	if terminal {
-		st.releaseOwn()
+		st.releaseOwn(true)
 	}
 	if err != nil {
 		s.logger.Error("yamux: session end", "id", st.id, "err", err)
