@@ -42,6 +42,13 @@ func (q *acceptQueue) push(st *Stream) bool {
 	return true
 }
 
+// full reports whether push would refuse a stream now.
+func (q *acceptQueue) full() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)-q.head >= q.limit
+}
+
 // pop takes the oldest waiting stream, nil if none.
 func (q *acceptQueue) pop() *Stream {
 	q.mu.Lock()

@@ -23,6 +23,9 @@ func TestAcceptQueueOrderAndLimit(t *testing.T) {
 	if n := q.len(); n != 3 {
 		t.Fatalf("len = %d, want 3", n)
 	}
+	if !q.full() {
+		t.Fatal("full() with 3 of 3 waiting = false, want true")
+	}
 	for _, want := range streams[:3] {
 		if got := q.pop(); got != want {
 			t.Fatalf("pop = %v, want stream %d (FIFO)", got, want.id)
@@ -30,6 +33,9 @@ func TestAcceptQueueOrderAndLimit(t *testing.T) {
 	}
 	if st := q.pop(); st != nil {
 		t.Fatalf("pop of an empty queue = stream %d, want nil", st.id)
+	}
+	if q.full() {
+		t.Fatal("full() of a drained queue = true, want false")
 	}
 	if !q.push(streams[3]) {
 		t.Fatal("push after the queue drained = false, want room again")

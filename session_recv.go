@@ -446,7 +446,9 @@ func (s *Session) incomingStream(h frame.Header) (st *Stream, err error) {
 			return nil, protocolError(errRapidReset)
 		}
 	}
-	refuse := s.localGoAway || s.remoteGoAway != nil || atLimit || memErr != nil
+	// A full backlog is looked at before a stream is made for nothing:
+	// it only gains room meanwhile (AcceptStream takes without mu).
+	refuse := s.localGoAway || s.remoteGoAway != nil || atLimit || memErr != nil || s.accepts.full()
 	if !refuse {
 		st = newStream(s, id, hsAckPending)
 		st.mem = mem
