@@ -64,7 +64,10 @@ type Options struct {
 	// WrapConn, if set, wraps every raw TCP connection, dialed or
 	// accepted, before any byte is exchanged (to count bytes, say). The
 	// wrapper must pass Close and deadlines through; one without
-	// CloseWrite makes the session's close skip its half-close.
+	// CloseWrite makes the session's close skip its half-close, and one
+	// without yamux.InterruptibleReader makes a stream's Read leave the
+	// connection to the session's receive loop (spec.md §4.4: a hand-off
+	// per message) even over Noise.
 	WrapConn func(net.Conn) net.Conn
 	// Notify hears about connections and inbound streams.
 	Notify Notify
