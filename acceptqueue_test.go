@@ -125,6 +125,7 @@ func TestReclaimSpent(t *testing.T) {
 	}{
 		{"nothing spent", 4, 4, 0, 4},
 		{"room left", 4, 8, 3, 4},
+		{"room left, all spent", 4, 8, 4, 0},
 		{"full, under half spent", 8, 8, 3, 8},
 		{"full, half spent", 8, 8, 4, 4},
 		{"full, all but one spent", 8, 8, 7, 1},

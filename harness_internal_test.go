@@ -3,6 +3,8 @@ package yamux
 import (
 	"net"
 	"testing"
+
+	"github.com/yamuxgo/yamux/internal/memconn"
 )
 
 // The internal tests' shared helpers (the black-box tests have theirs in
@@ -34,6 +36,28 @@ func loopbackTCP(t *testing.T) (client, server net.Conn) {
 	if !ok {
 		client.Close()
 		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() {
+		client.Close()
+		server.Close()
+	})
+	return client, server
+}
+
+// memSessions returns a client and a server session over an in-memory
+// conn, with the default config, closed when the test ends; in a synctest
+// bubble, their goroutines are the bubble's.
+func memSessions(t *testing.T) (client, server *Session) {
+	t.Helper()
+	a, b := memconn.Pipe()
+	client, err := Client(a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = Server(b, nil)
+	if err != nil {
+		client.Close()
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		client.Close()

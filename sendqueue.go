@@ -307,10 +307,6 @@ func (q *sendQueue) requestLocked(r *sendReq, h frame.Header, payload []byte, ch
 }
 
 func (q *sendQueue) pushLaneLocked(e laneEntry) {
-	if q.laneHead > 0 && q.laneHead == len(q.lane) {
-		clear(q.lane)
-		q.lane, q.laneHead = q.lane[:0], 0
-	}
 	q.lane, q.laneHead = reclaimSpent(q.lane, q.laneHead)
 	q.lane = append(q.lane, e)
 }

@@ -451,7 +451,7 @@ func (s *Session) shutdown(reason *SessionError, mode shutdownMode) {
 		s.unread = nil
 		s.mu.Unlock()
 		for st := range unread {
-			st.unreadAtSessionEnd()
+			st.settleUnread(true)
 		}
 
 		s.send.finish(mode, reason.Code)

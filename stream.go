@@ -134,31 +134,17 @@ func (st *Stream) observe() {
 	st.mu.Lock()
 	st.observed = true
 	st.mu.Unlock()
-	st.settleUnread()
+	st.settleUnread(false)
 	st.settleSlot()
 }
 
-// unreadAtSessionEnd releases what st kept for its unread data when the
-// session ends: no data can come any more, the data stays readable, and
-// nothing would release the memory later.
-func (st *Stream) unreadAtSessionEnd() {
-	st.mu.Lock()
-	if !st.unreadHeld {
-		st.mu.Unlock()
-		return
-	}
-	st.unreadHeld = false
-	grown := st.grown
-	st.grown = 0
-	st.mu.Unlock()
-	st.releaseMemory(grown)
-}
-
 // settleUnread gives back what a stream that ended with unread data kept
-// for it (unreadHeld), once the data has been read or dropped.
-func (st *Stream) settleUnread() {
+// for it (unreadHeld), once the data has been read or dropped, or when the
+// session ends (atSessionEnd): no data can come any more, the data stays
+// readable, and nothing would release the memory later.
+func (st *Stream) settleUnread(atSessionEnd bool) {
 	st.mu.Lock()
-	if !st.unreadHeld || st.buf.Len() > 0 && !st.readClosed {
+	if !st.unreadHeld || !atSessionEnd && st.buf.Len() > 0 && !st.readClosed {
 		st.mu.Unlock()
 		return
 	}
@@ -258,7 +244,7 @@ func (st *Stream) read(b []byte) (int, error) {
 				notify(q) // another concurrent reader may go on
 			}
 			if drained {
-				st.settleUnread()
+				st.settleUnread(false)
 			}
 			return got, nil
 		}
@@ -451,7 +437,7 @@ func (st *Stream) CloseRead() error {
 	st.closeReadLocked()
 	st.mu.Unlock()
 	st.wakeReaders()
-	st.settleUnread()
+	st.settleUnread(false)
 	return nil
 }
 

@@ -5,8 +5,6 @@ import (
 	"io"
 	"testing"
 	"testing/synctest"
-
-	"github.com/yamuxgo/yamux/internal/memconn"
 )
 
 // TestGrowthHeldWhileDataUnread: a stream that ends with data unread keeps
@@ -15,17 +13,7 @@ import (
 // the session's set of such streams empties as they settle.
 func TestGrowthHeldWhileDataUnread(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, b := memconn.Pipe()
-		client, err := Client(a, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		server, err := Server(b, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.Close()
-		defer server.Close()
+		client, server := memSessions(t)
 		st, err := client.OpenStream()
 		if err != nil {
 			t.Fatal(err)
@@ -85,17 +73,7 @@ func TestGrowthHeldWhileDataUnread(t *testing.T) {
 // read, which the control stream shows.
 func TestClosedReadDoesNotGrowWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, b := memconn.Pipe()
-		client, err := Client(a, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		server, err := Server(b, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.Close()
-		defer server.Close()
+		client, server := memSessions(t)
 		grownAfter := func(closeRead bool) uint32 {
 			st, err := client.OpenStream()
 			if err != nil {
