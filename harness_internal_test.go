@@ -2,6 +2,7 @@ package yamux
 
 import (
 	"net"
+	"os"
 	"testing"
 
 	"github.com/yamuxgo/yamux/internal/memconn"
@@ -10,11 +11,20 @@ import (
 // The internal tests' shared helpers (the black-box tests have theirs in
 // harness_test.go).
 
-// loopbackTCP returns the two ends of a loopback TCP connection, closed
-// when the test ends.
-func loopbackTCP(t *testing.T) (client, server net.Conn) {
+// socketPair returns the two ends of a connection over a kernel socket,
+// "tcp" (loopback) or "unix", closed when the test ends.
+func socketPair(t *testing.T, network string) (client, server net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if network == "unix" {
+		dir, err := os.MkdirTemp("", "yamux") // socket paths are limited to ~100 bytes
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		addr = dir + "/s"
+	}
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +38,7 @@ func loopbackTCP(t *testing.T) (client, server net.Conn) {
 		}
 		accepted <- c
 	}()
-	client, err = net.Dial("tcp", ln.Addr().String())
+	client, err = net.Dial(network, ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,8 +79,8 @@ func tcpPair(t testing.TB) (net.Conn, net.Conn) {
 	return dialAccept(t, ln, ln.Addr().String())
 }
 
-// dialAccept dials addr and returns that conn and the one ln accepts (the
-// dial may reach ln through a proxy).
+// dialAccept dials addr, on ln's network, and returns that conn and the
+// one ln accepts (the dial may reach ln through a proxy).
 func dialAccept(t testing.TB, ln net.Listener, addr string) (client, server net.Conn) {
 	t.Helper()
 	type res struct {
@@ -92,7 +92,7 @@ func dialAccept(t testing.TB, ln net.Listener, addr string) (client, server net.
 		c, err := ln.Accept()
 		ch <- res{c, err}
 	}()
-	client, err := net.Dial("tcp", addr)
+	client, err := net.Dial(ln.Addr().Network(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +104,24 @@ func dialAccept(t testing.TB, ln net.Listener, addr string) (client, server net.
 	return client, r.c
 }
 
+// unixPair is a connected pair of Unix stream sockets: a kernel socket
+// like TCP's but without its segments, where a Read holding the read role
+// reads bodies and headers together (readv_linux.go) the same way.
+func unixPair(t testing.TB) (net.Conn, net.Conn) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "yamux") // short: socket paths are limited to ~100 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ln, err := net.Listen("unix", dir+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return dialAccept(t, ln, ln.Addr().String())
+}
+
 // pipePair is net.Pipe: unbuffered, every Write waits for the peer's Read.
 // It is the hardest transport for liveness (two sessions that both stop
 // reading while they write deadlock it); tests that are about that use it.
@@ -113,10 +131,12 @@ func pipePair(t testing.TB) (net.Conn, net.Conn) {
 }
 
 // transports is the matrix behavioural tests run over: memconn (inside a
-// synctest bubble where forEachTransport runs it) and TCP loopback.
+// synctest bubble where forEachTransport runs it), TCP loopback and Unix
+// stream sockets.
 var transports = []transport{
 	{"mem", memPair},
 	{"tcp", tcpPair},
+	{"unix", unixPair},
 }
 
 // pipeTransport is net.Pipe, for tests where an unbuffered conn matters;

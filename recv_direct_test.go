@@ -652,30 +652,48 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// TestDirectReadLargeFramesTCP: on a TCP socket a Read reading the conn
-// itself takes large frames' bodies straight into its slice and their
-// headers on their own. Whatever way the bytes come, in one write or cut
-// anywhere, with a deadline expiring while the Read waits in the conn,
-// every byte arrives once and in order.
-func TestDirectReadLargeFramesTCP(t *testing.T) {
-	p := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Pair: tcpPair, Timeout: guard})
-	st := p.openInbound(1)
-	// Into the direct path: a Read waits before each message, until the
-	// loop leaves the role idle.
+// intoDirectPath brings a Read of st into the direct path over a real
+// socket: a Read waits before each message until the receive loop leaves
+// the role idle for st's next Read.
+func intoDirectPath(t *testing.T, p *rawPeer, st *yamux.Stream) {
+	t.Helper()
 	for i := 0; ; i++ {
 		read := goCall(func() error { expectRead(t, st, "warm"); return nil })
 		if ok, _ := poll(guard, func() bool { return readersWaiting(p.S) }); !ok {
 			t.Fatal("the Read never waited")
 		}
-		p.writeData(0, 1, []byte("warm"))
+		p.writeData(0, st.StreamID(), []byte("warm"))
 		waitCall(t, read, "Read")
 		if ok, _ := poll(100*time.Millisecond, func() bool { return holder(p.S) == "idle" }); ok {
-			break
+			return
 		}
 		if i == 10 {
 			t.Fatalf("read role still held by %s after %d exchanges, want idle", holder(p.S), i+1)
 		}
 	}
+}
+
+// socketTransports are the transports where a Read holding the read role
+// reads bodies straight into its slice and, on Linux, each body's end
+// together with the next header (readv_linux.go).
+var socketTransports = []transport{{"tcp", tcpPair}, {"unix", unixPair}}
+
+// TestDirectReadLargeFrames: on a socket a Read reading the conn itself
+// takes large frames' bodies straight into its slice and their headers
+// on their own or with the body before them. Whatever way the bytes come,
+// in one write or cut anywhere (in a body, in a header), with a deadline
+// expiring while the Read waits in the conn, every byte arrives once and
+// in order.
+func TestDirectReadLargeFrames(t *testing.T) {
+	for _, tr := range socketTransports {
+		t.Run(tr.name, func(t *testing.T) { testDirectReadLargeFrames(t, tr.pair) })
+	}
+}
+
+func testDirectReadLargeFrames(t *testing.T, pair pairFunc) {
+	p := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Pair: pair, Timeout: guard})
+	st := p.openInbound(1)
+	intoDirectPath(t, p, st)
 	before := p.S.Stats().FramesReadByStreams
 	const size = 64 * kib
 	var want []byte

@@ -44,7 +44,7 @@ func woken(r *readRole) bool {
 }
 
 func TestReadRoleOnlyInterruptibleConns(t *testing.T) {
-	tcpA, tcpB := loopbackTCP(t)
+	tcpA, tcpB := socketPair(t, "tcp")
 	pa, pb := net.Pipe()
 	defer pa.Close()
 	defer pb.Close()

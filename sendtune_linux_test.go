@@ -16,7 +16,7 @@ import (
 // not, and the bulk session writes its large batches in pieces of whole
 // segments (sendtune_linux.go, segmentedWrite); every byte arrives.
 func TestTuneConnNotSentLowat(t *testing.T) {
-	cc, sc := loopbackTCP(t)
+	cc, sc := socketPair(t, "tcp")
 	client, err := Client(cc, nil)
 	if err != nil {
 		t.Fatal(err)

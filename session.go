@@ -40,6 +40,9 @@ type Session struct {
 	byStream      bool
 	uselessFrames int // consecutive frames that changed nothing
 	rd            readRole
+	// bodyReader reads a body's last bytes and the next header in one
+	// system call (readv_linux.go); nil where that is not possible.
+	bodyReader *bodyReader
 
 	// Guarded by mu. Lock order: a Stream's mu may be held while taking
 	// mu or send.mu; mu may be held while taking send.mu; mu is never held
@@ -141,6 +144,7 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	s.br = readBufferPool.Get().(*bufio.Reader)
 	s.br.Reset(conn)
 	s.rd.init(conn)
+	s.bodyReader = newBodyReader(conn)
 	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))
 	s.growFn = s.growWindow
 	s.send.init()

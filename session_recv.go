@@ -229,22 +229,34 @@ func (s *Session) stepFor(st *Stream) error {
 	}
 	if s.body.left > 0 && s.body.st == st {
 		if dst := st.parkedSpare(); len(dst) > 0 {
-			n, err := s.conn.Read(dst[:min(len(dst), int(s.body.left))])
+			dst = dst[:min(len(dst), int(s.body.left))]
+			var n, nh int
+			var err error
+			if s.bodyReader != nil && len(dst) == int(s.body.left) {
+				// The body's end: the next header comes in the same
+				// system call, if it has arrived.
+				n, nh, err = s.bodyReader.read(dst, s.hdr[s.hdrN:])
+			} else {
+				n, err = s.conn.Read(dst)
+			}
 			if n > 0 {
 				st.deliverInPlace(n)
 				s.bodyRead(uint32(n))
 			}
+			s.hdrN += nh
 			return err
 		}
 	}
 	if s.body.left == 0 && s.bigFrames && len(st.parkedSpare()) >= bigFrame {
-		n, err := s.conn.Read(s.hdr[s.hdrN:])
-		s.hdrN += n
 		if s.hdrN < frame.HeaderSize {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF // a header cut short
+			n, err := s.conn.Read(s.hdr[s.hdrN:])
+			s.hdrN += n
+			if s.hdrN < frame.HeaderSize {
+				if errors.Is(err, io.EOF) {
+					err = io.ErrUnexpectedEOF // a header cut short
+				}
+				return err
 			}
-			return err
 		}
 		s.hdrN = 0
 		h, err := s.decodeHeader(s.hdr[:])
