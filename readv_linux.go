@@ -24,6 +24,9 @@ type bodyReader struct {
 	// Results of the last readv, set by readFn.
 	n     int
 	errno syscall.Errno
+	// calls counts the reads made (for tests: how a stream of frames is
+	// read).
+	calls int
 	// readFn is the RawConn callback, made once so a read allocates
 	// nothing.
 	readFn func(fd uintptr) bool
@@ -81,6 +84,7 @@ func (r *bodyReader) read(body, hdr []byte) (nb, nh int, err error) {
 		r.cnt = 2
 	}
 	r.n, r.errno = 0, 0
+	r.calls++
 	err = r.rc.Read(r.readFn)
 	r.iov = [2]syscall.Iovec{} // do not pin the Read's slice
 	switch {

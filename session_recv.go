@@ -232,9 +232,12 @@ func (s *Session) stepFor(st *Stream) error {
 			dst = dst[:min(len(dst), int(s.body.left))]
 			var n, nh int
 			var err error
-			if s.bodyReader != nil && len(dst) == int(s.body.left) {
-				// The body's end: the next header comes in the same
-				// system call, if it has arrived.
+			if s.bodyReader != nil && s.bigFrames && len(dst) == int(s.body.left) {
+				// A large body's end: the next header comes in the same
+				// system call, if it has arrived. Not after a small body:
+				// the read buffer takes a run of small frames in one read,
+				// and a header read here would lead to the next small body
+				// being read on its own too.
 				n, nh, err = s.bodyReader.read(dst, s.hdr[s.hdrN:])
 			} else {
 				n, err = s.conn.Read(dst)

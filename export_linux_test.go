@@ -1,0 +1,11 @@
+package yamux
+
+// BodyReads is how many times s has read a body's end and the next
+// header together (readv_linux.go). Only a Read holding the read role does
+// that, in its own goroutine: call it from that goroutine, between Reads.
+func BodyReads(s *Session) int {
+	if s.bodyReader == nil {
+		return 0
+	}
+	return s.bodyReader.calls
+}
