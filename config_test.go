@@ -3,6 +3,7 @@ package yamux_test
 import (
 	"bytes"
 	"io"
+	"math"
 	"reflect"
 	"strconv"
 	"testing"
@@ -91,7 +92,7 @@ func TestVerifyConfigFields(t *testing.T) {
 		for _, v := range []struct {
 			v  int
 			ok bool
-		}{{-1 << 62, false}, {-1, false}, {0, true}, {1, true}, {1 << 40, true}} {
+		}{{math.MinInt, false}, {-1, false}, {0, true}, {1, true}, {math.MaxInt, true}} {
 			add(f.name+"="+strconv.Itoa(v.v), func(c *yamux.Config) { *f.f(c) = v.v }, v.ok)
 		}
 	}
