@@ -31,7 +31,8 @@ type Session struct {
 	// loop, or a Read reading the conn itself.
 	br   *bufio.Reader
 	body bodyState // the DATA body being read
-	// hdr holds the first hdrN bytes of a header read on its own (stepFor);
+	// hdr holds the first hdrN bytes of a header read apart from br, on its
+	// own or with the end of a body (stepFor);
 	// bigFrames: the last DATA frame delivered was large (bigFrame);
 	// byStream: a stream's Read holds the role (for Stats).
 	hdr           frame.Header

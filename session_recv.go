@@ -212,16 +212,18 @@ func (s *Session) step() (gave *Stream, err error) {
 }
 
 // bigFrame is the DATA payload from which a Read holding the read role
-// reads the next header on its own, so that the body after it goes from
-// the conn straight into the Read's slice (stepFor): one more system call
-// per frame, one copy fewer per byte.
+// reads the next header apart from the read buffer, so that the body after
+// it goes from the conn straight into the Read's slice (stepFor): one copy
+// fewer per byte, for a system call more per frame where the header cannot
+// come with the body before it (bodyReader).
 const bigFrame = 16 * 1024
 
 // stepFor is step for st's Read holding the read role. When nothing is
 // buffered ahead, st's body is read from the conn straight into the
 // Read's slice, with no copy; and while frames are large (bigFrames) and
-// the slice has room for one, the next header is read on its own, so that
-// the body after it can be.
+// the slice has room for one, the next header is read apart from the read
+// buffer, so that the body after it can be: with the end of the body
+// before it in one system call where a bodyReader can, else on its own.
 func (s *Session) stepFor(st *Stream) error {
 	if s.br.Buffered() > 0 {
 		_, err := s.step()
