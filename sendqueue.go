@@ -263,7 +263,7 @@ func (q *sendQueue) copyLocked(h frame.Header, payload []byte) (ok, direct, wake
 	// on at once.
 	alone := q.emptyLocked()
 	if q.ring == nil {
-		q.ring = *ringPool.Get().(*[]byte)
+		q.ring = getRing()
 	}
 	q.copyInLocked(h[:])
 	q.copyInLocked(payload)
@@ -400,6 +400,12 @@ func (q *sendQueue) commit(b *sendBatch, err error) {
 	if b.tail > q.head {
 		q.head = b.tail
 	}
+	if q.head == q.tail && q.ring != nil {
+		// Drained, and nobody reads it until the next take: a session
+		// holds a ring only while it has bytes in it.
+		putRing(q.ring)
+		q.ring = nil
+	}
 	if b.ringFrames > 0 {
 		// A small Write that follows at once is part of a stream of
 		// them, even if this batch took the writer a while.
@@ -535,8 +541,7 @@ func (q *sendQueue) release() {
 		// Nobody writes any more (the role is the send loop's for good,
 		// or a write failed and take refuses), so no batch still reads
 		// the ring.
-		ring := q.ring
-		ringPool.Put(&ring)
+		putRing(q.ring)
 	}
 	q.ring, q.ctrl, q.lane, q.laneHead, q.laneReqs = nil, nil, nil, 0, 0
 	q.mu.Unlock()
@@ -652,11 +657,41 @@ func (q *sendQueue) withdraw(r *sendReq) bool {
 	return true
 }
 
-// ringPool recycles copy rings between sessions: allocating and zeroing
-// 256 KiB on the first Write of every session was a large share of a dial
-// (open a session, echo a byte, close), on both ends. Pointers, so that Put
-// allocates nothing.
-var ringPool = sync.Pool{New: func() any {
-	ring := make([]byte, ringSize)
-	return &ring
-}}
+// spareRings recycles copy rings between batches and sessions, keeping up
+// to spareRingsMax of them out of the garbage collector's reach: a queue
+// takes a ring when it copies a frame into an empty one and gives it back
+// as soon as a batch drains it, so an idle session holds none, and a busy
+// one draws the same ring again and again. Allocating and zeroing a ring
+// on the first Write of every session was a large share of a dial (open
+// a session, echo a byte, close); a sync.Pool, emptied by every second
+// collection, would make the draws after a collection fresh allocations
+// (the receive chunks had that problem, see bigChunks).
+var spareRings struct {
+	mu   sync.Mutex
+	n    int
+	free [spareRingsMax][]byte
+}
+
+const spareRingsMax = 16
+
+func getRing() []byte {
+	spareRings.mu.Lock()
+	if spareRings.n > 0 {
+		spareRings.n--
+		r := spareRings.free[spareRings.n]
+		spareRings.free[spareRings.n] = nil
+		spareRings.mu.Unlock()
+		return r
+	}
+	spareRings.mu.Unlock()
+	return make([]byte, ringSize)
+}
+
+func putRing(r []byte) {
+	spareRings.mu.Lock()
+	if spareRings.n < spareRingsMax {
+		spareRings.free[spareRings.n] = r
+		spareRings.n++
+	}
+	spareRings.mu.Unlock()
+}

@@ -427,3 +427,39 @@ func TestSendQueueLaneMemoryUnderLoad(t *testing.T) {
 		t.Fatalf("lane capacity reached %d entries for %d streams, want at most %d", maxCap, streams, 4*streams)
 	}
 }
+
+// TestSendQueueHoldsRingOnlyWithBytes: a queue takes its copy ring when a
+// frame is copied into it and gives it back as soon as a batch drains
+// it, so an idle session holds none; a batch that leaves bytes behind
+// (copied while it was written) keeps it. A ring given back is the next
+// one drawn: a busy session does not allocate one per batch.
+func TestSendQueueHoldsRingOnlyWithBytes(t *testing.T) {
+	q := newTestQueue()
+	if q.ring != nil {
+		t.Fatal("a new queue holds a ring")
+	}
+	copySmall(t, q, 1, []byte("one"))
+	if q.ring == nil {
+		t.Fatal("no ring after a frame was copied")
+	}
+	ring := &q.ring[0]
+	b, _ := q.take(nil, nil)
+	copySmall(t, q, 1, []byte("two")) // while the batch is written
+	q.commit(&b, nil)
+	if q.ring == nil || &q.ring[0] != ring {
+		t.Fatal("the ring was given back with a frame still in it")
+	}
+	if _, bodies := frames(t, drain(t, q)); len(bodies) != 1 || string(bodies[0]) != "two" {
+		t.Fatalf("second batch %q, want the frame copied during the first", bodies)
+	}
+	if q.ring != nil {
+		t.Fatal("the ring is still held after a batch drained it")
+	}
+	for i := range 100 {
+		copySmall(t, q, 1, []byte("again"))
+		if &q.ring[0] != ring {
+			t.Fatalf("round %d: the ring drawn after one was given back is another", i)
+		}
+		drain(t, q)
+	}
+}
