@@ -24,32 +24,20 @@ type chunk struct {
 // past two garbage collections, except the few of bigChunks.
 var chunkPools [numChunkClass]sync.Pool
 
-// bigChunks keeps up to bigChunksMax drained chunks of the largest class
-// out of the garbage collector's reach. A sync.Pool is emptied by every
-// second collection, and a bulk stream's 64 KiB chunks are enough to set
+// bigChunks keeps up to spareMax drained chunks of the largest class out
+// of the garbage collector's reach. A sync.Pool is emptied by every second
+// collection, and a bulk stream's 64 KiB chunks are enough to set
 // collections off: each emptied pool then made the next chunks fresh
 // allocations, and those the next collection (bulk-tcp measured 0.25-0.4
 // allocations per MiB, all here). The bound is process-wide, so it costs
-// at most bigChunksMax x 64 KiB however many sessions there are.
-var bigChunks struct {
-	mu   sync.Mutex
-	n    int
-	free [bigChunksMax]*chunk
-}
-
-const bigChunksMax = 16
+// at most spareMax x 64 KiB however many sessions there are.
+var bigChunks spareList[*chunk]
 
 func getChunk(class int) *chunk {
 	if class == numChunkClass-1 {
-		bigChunks.mu.Lock()
-		if bigChunks.n > 0 {
-			bigChunks.n--
-			c := bigChunks.free[bigChunks.n]
-			bigChunks.free[bigChunks.n] = nil
-			bigChunks.mu.Unlock()
+		if c, ok := bigChunks.take(); ok {
 			return c
 		}
-		bigChunks.mu.Unlock()
 	}
 	if c, ok := chunkPools[class].Get().(*chunk); ok {
 		return c
@@ -60,15 +48,8 @@ func getChunk(class int) *chunk {
 func putChunk(c *chunk) {
 	class := bits.Len(uint(cap(c.buf))) - 1 - minChunkShift
 	c.buf, c.off, c.next = c.buf[:0], 0, nil
-	if class == numChunkClass-1 {
-		bigChunks.mu.Lock()
-		if bigChunks.n < bigChunksMax {
-			bigChunks.free[bigChunks.n] = c
-			bigChunks.n++
-			bigChunks.mu.Unlock()
-			return
-		}
-		bigChunks.mu.Unlock()
+	if class == numChunkClass-1 && bigChunks.give(c) {
+		return
 	}
 	chunkPools[class].Put(c)
 }

@@ -365,11 +365,11 @@ func TestRecvBufferNeverDrainedStaysBounded(t *testing.T) {
 
 // TestBigChunksSurviveGC: drained 64 KiB chunks are kept for the next
 // receive buffer even across garbage collections (a sync.Pool would have
-// dropped them), and no more than bigChunksMax of them.
+// dropped them), and no more than spareMax of them.
 func TestBigChunksSurviveGC(t *testing.T) {
 	const big = numChunkClass - 1
 	var held []*chunk
-	for range bigChunksMax + 4 {
+	for range spareMax + 4 {
 		held = append(held, getChunk(big))
 	}
 	for _, c := range held {
@@ -379,8 +379,8 @@ func TestBigChunksSurviveGC(t *testing.T) {
 	bigChunks.mu.Lock()
 	n := bigChunks.n
 	bigChunks.mu.Unlock()
-	if n != bigChunksMax {
-		t.Fatalf("%d big chunks kept, want %d", n, bigChunksMax)
+	if n != spareMax {
+		t.Fatalf("%d big chunks kept, want %d", n, spareMax)
 	}
 	runtime.GC()
 	runtime.GC()
@@ -388,7 +388,7 @@ func TestBigChunksSurviveGC(t *testing.T) {
 	for _, c := range held {
 		kept[c] = true
 	}
-	for i := range bigChunksMax {
+	for i := range spareMax {
 		c := getChunk(big)
 		if !kept[c] {
 			t.Fatalf("chunk %d after two collections is a new one", i)

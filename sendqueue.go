@@ -657,41 +657,21 @@ func (q *sendQueue) withdraw(r *sendReq) bool {
 	return true
 }
 
-// spareRings recycles copy rings between batches and sessions, keeping up
-// to spareRingsMax of them out of the garbage collector's reach: a queue
+// spareRings recycles copy rings between batches and sessions: a queue
 // takes a ring when it copies a frame into an empty one and gives it back
 // as soon as a batch drains it, so an idle session holds none, and a busy
-// one draws the same ring again and again. Allocating and zeroing a ring
-// on the first Write of every session was a large share of a dial (open
-// a session, echo a byte, close); a sync.Pool, emptied by every second
-// collection, would make the draws after a collection fresh allocations
-// (the receive chunks had that problem, see bigChunks).
-var spareRings struct {
-	mu   sync.Mutex
-	n    int
-	free [spareRingsMax][]byte
-}
-
-const spareRingsMax = 16
+// one draws the same ring again and again (at most spareMax x 256 KiB are
+// kept, process-wide). Allocating and zeroing a ring on the first Write
+// of every session was a large share of a dial (open a session, echo a
+// byte, close); a sync.Pool, emptied by every second collection, would
+// make the draws after a collection fresh allocations (see bigChunks).
+var spareRings spareList[[]byte]
 
 func getRing() []byte {
-	spareRings.mu.Lock()
-	if spareRings.n > 0 {
-		spareRings.n--
-		r := spareRings.free[spareRings.n]
-		spareRings.free[spareRings.n] = nil
-		spareRings.mu.Unlock()
+	if r, ok := spareRings.take(); ok {
 		return r
 	}
-	spareRings.mu.Unlock()
 	return make([]byte, ringSize)
 }
 
-func putRing(r []byte) {
-	spareRings.mu.Lock()
-	if spareRings.n < spareRingsMax {
-		spareRings.free[spareRings.n] = r
-		spareRings.n++
-	}
-	spareRings.mu.Unlock()
-}
+func putRing(r []byte) { spareRings.give(r) }
