@@ -18,9 +18,7 @@ import (
 func TestDirectReadBodyBringsNextHeader(t *testing.T) {
 	for _, tr := range socketTransports {
 		t.Run(tr.name, func(t *testing.T) {
-			p := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Pair: tr.pair, Timeout: guard})
-			st := p.openInbound(1)
-			intoDirectPath(t, p, st)
+			p, st := directStream(t, tr.pair)
 			const size = 64 * kib
 			// One large frame first: from then on a header is read on its
 			// own and the body after it straight into the Read's slice.
@@ -34,15 +32,7 @@ func TestDirectReadBodyBringsNextHeader(t *testing.T) {
 			p.writeRaw(append(rawData(0, 1, body), rawEncode(frame.TypePing, frame.FlagSYN, 0, 42)...))
 			// Room beyond the body: the Read goes on with what it has
 			// read ahead without waiting for the conn.
-			buf := make([]byte, size+kib)
-			var got []byte
-			for len(got) < size {
-				n, err := st.Read(buf)
-				if err != nil {
-					t.Fatalf("Read after %d bytes: %v", len(got), err)
-				}
-				got = append(got, buf[:n]...)
-			}
+			got := readWith(t, st, size, make([]byte, size+kib))
 			if n := p.S.Stats().PingsReceived - pings; n != 1 {
 				t.Fatalf("when the Read of the body returned, %d PINGs behind it had been handled, want 1", n)
 			}
@@ -63,9 +53,7 @@ func TestDirectReadBodyBringsNextHeader(t *testing.T) {
 func TestDirectReadSmallFramesAfterLarge(t *testing.T) {
 	for _, tr := range socketTransports {
 		t.Run(tr.name, func(t *testing.T) {
-			p := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Pair: tr.pair, Timeout: guard})
-			st := p.openInbound(1)
-			intoDirectPath(t, p, st)
+			p, st := directStream(t, tr.pair)
 			const size, small, count = 64 * kib, 100, 200
 			// A large frame, then small ones (within the initial window),
 			// all in one write.
@@ -78,15 +66,7 @@ func TestDirectReadSmallFramesAfterLarge(t *testing.T) {
 			}
 			before := yamux.BodyReads(p.S)
 			p.writeRaw(wire)
-			buf := make([]byte, size+kib)
-			var got []byte
-			for len(got) < len(want) {
-				n, err := st.Read(buf)
-				if err != nil {
-					t.Fatalf("Read after %d bytes: %v", len(got), err)
-				}
-				got = append(got, buf[:n]...)
-			}
+			got := readWith(t, st, len(want), make([]byte, size+kib))
 			if !bytes.Equal(got, want) {
 				t.Fatalf("got %d bytes differing from the %d sent", len(got), len(want))
 			}

@@ -673,6 +673,32 @@ func intoDirectPath(t *testing.T, p *rawPeer, st *yamux.Stream) {
 	}
 }
 
+// directStream opens stream 1 from a raw peer over pair and brings its
+// Reads into the direct path (intoDirectPath).
+func directStream(t *testing.T, pair pairFunc) (*rawPeer, *yamux.Stream) {
+	t.Helper()
+	p := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Pair: pair, Timeout: guard})
+	st := p.openInbound(1)
+	intoDirectPath(t, p, st)
+	return p, st
+}
+
+// readWith reads n bytes from st with Reads into buf, which may be larger
+// than what is left: room in the slice lets a Read go on with what it has
+// read ahead.
+func readWith(t *testing.T, st *yamux.Stream, n int, buf []byte) []byte {
+	t.Helper()
+	var got []byte
+	for len(got) < n {
+		k, err := st.Read(buf)
+		if err != nil {
+			t.Fatalf("Read after %d bytes: %v", len(got), err)
+		}
+		got = append(got, buf[:k]...)
+	}
+	return got
+}
+
 // socketTransports are the transports where a Read holding the read role
 // reads bodies straight into its slice and, on Linux, each body's end
 // together with the next header (readv_linux.go).
@@ -691,9 +717,7 @@ func TestDirectReadLargeFrames(t *testing.T) {
 }
 
 func testDirectReadLargeFrames(t *testing.T, pair pairFunc) {
-	p := newRawPeerOpts(t, rawPeerOptions{AsClient: true, Pair: pair, Timeout: guard})
-	st := p.openInbound(1)
-	intoDirectPath(t, p, st)
+	p, st := directStream(t, pair)
 	before := p.S.Stats().FramesReadByStreams
 	const size = 64 * kib
 	var want []byte
