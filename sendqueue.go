@@ -145,6 +145,9 @@ type sendQueue struct {
 
 	// ready wakes the send loop.
 	ready chan struct{}
+	// turn says whether outbound DATA is shared between streams
+	// (turns.go).
+	turn turnMeter
 }
 
 // sendBatch is what one writer takes in one round: the control frames,
@@ -586,6 +589,7 @@ func (q *sendQueue) queueData(r *sendReq, h frame.Header, payload []byte, ch cha
 	if q.closedLocked() {
 		return dataClosed
 	}
+	q.turn.frame(h.StreamID(), len(payload))
 	if ok, direct, wake := q.copyLocked(h, payload); ok {
 		switch {
 		case direct:

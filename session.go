@@ -40,7 +40,12 @@ type Session struct {
 	bigFrames     bool
 	byStream      bool
 	uselessFrames int // consecutive frames that changed nothing
-	rd            readRole
+	// recvTurn says whether inbound DATA is shared between streams;
+	// recvRun is what the receive loop has delivered since its last turn
+	// ended (turns.go).
+	recvTurn turnMeter
+	recvRun  uint32
+	rd       readRole
 	// bodyReader reads a body's last bytes and the next header in one
 	// system call (readv_linux.go); nil where that is not possible.
 	bodyReader *bodyReader

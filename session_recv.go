@@ -86,6 +86,10 @@ func (s *Session) readFrames() error {
 		if err != nil {
 			return err
 		}
+		if turnDone(&s.recvRun, 0, &s.recvTurn) {
+			// The streams just handed data may be waiting for this P.
+			s.yieldTurn()
+		}
 		if gave != nil && s.br.Buffered() == 0 {
 			holds = !s.rd.leaveIdle(gave)
 		}
@@ -519,6 +523,9 @@ func (s *Session) waitReplyRoom(kind replyKind) error {
 // discard them (st nil).
 func (s *Session) startBody(st *Stream, n uint32, h frame.Header) {
 	s.body = bodyState{st: st, left: n, h: h}
+	if st != nil {
+		s.recvTurn.frame(st.id, int(n))
+	}
 }
 
 // readBodyPiece reads what has arrived of the body being read, at least
@@ -551,6 +558,7 @@ func (s *Session) readBodyPiece() (gave *Stream, err error) {
 // bodyRead accounts for n bytes of the body being read, delivered; its
 // last byte applies the frame's FIN.
 func (s *Session) bodyRead(n uint32) {
+	s.recvRun += n
 	b := &s.body
 	b.left -= n
 	if b.left > 0 {

@@ -40,6 +40,12 @@ type SessionStats struct {
 	// session's receive loop (spec.md §4.4): the frames whose data reached
 	// its reader without a hand-off between goroutines.
 	FramesReadByStreams uint64
+	// TurnsYielded counts the times one of the session's goroutines that
+	// move DATA (a stream's Read or Write, the receive loop) gave its P up
+	// after a turn of 256 KiB, so that the goroutines queued behind it run
+	// (spec.md §4.7). It happens only while several streams share a
+	// direction of the connection; with one busy stream it stays 0.
+	TurnsYielded uint64
 
 	// PingsSent counts our PINGs (Ping, keepalive and the RTT ping);
 	// PingsReceived counts the peer's, each answered with a pong.
@@ -79,7 +85,7 @@ type sessionStats struct {
 	streamsOpened, streamsInbound, streamsAccepted, streamsRefused atomic.Uint64
 	resetLocal, resetRemote                                        atomic.Uint64
 	bytesSent, bytesRecv, framesSent                               atomic.Uint64 // frames received: Session.framesRecv
-	framesByStreams                                                atomic.Uint64
+	framesByStreams, turnsYielded                                  atomic.Uint64
 	pingsSent, pingsRecv                                           atomic.Uint64
 	protocolErrors, streamProtocolErrors, replyPauses              atomic.Uint64
 	windowGranted                                                  atomic.Uint64
@@ -125,6 +131,7 @@ func (s *Session) Stats() SessionStats {
 		FramesSent:           c.framesSent.Load(),
 		FramesReceived:       s.framesRecv.Load(),
 		FramesReadByStreams:  c.framesByStreams.Load(),
+		TurnsYielded:         c.turnsYielded.Load(),
 		PingsSent:            c.pingsSent.Load(),
 		PingsReceived:        c.pingsRecv.Load(),
 		RTT:                  s.RTT(),

@@ -22,6 +22,9 @@ type Stream struct {
 
 	// writeMu serialises Write calls, so one Write's frames stay together.
 	writeMu sync.Mutex
+	// writeRun counts what Writes sent since their last turn ended
+	// (turns.go); guarded by writeMu.
+	writeRun uint32
 	// req is the stream's DATA frame written from the caller's slice
 	// (guarded by the send queue; one per stream, since Writes are
 	// serialised).
@@ -93,6 +96,9 @@ type readWait struct {
 	// loop hands it data (deliver), whichever comes first.
 	counted bool
 	queue   chan struct{}
+	// run counts what Reads returned since their last turn ended
+	// (turns.go).
+	run uint32
 }
 
 func newStream(s *Session, id uint32, hs handshake) *Stream {
@@ -236,6 +242,10 @@ func (st *Stream) read(b []byte) (int, error) {
 				got = st.buf.read(b)
 			}
 			more := st.buf.Len() > 0
+			// A Read that never waits (its stream always has data
+			// buffered) still takes turns with the session's other
+			// streams.
+			yield := st.rw != nil && turnDone(&st.rw.run, got, &s.recvTurn)
 			st.sendWindowUpdateLocked()
 			q := st.readQueueLocked()
 			drained := st.unreadHeld && !more
@@ -245,6 +255,9 @@ func (st *Stream) read(b []byte) (int, error) {
 			}
 			if drained {
 				st.settleUnread(false)
+			}
+			if yield {
+				s.yieldTurn()
 			}
 			return got, nil
 		}

@@ -58,6 +58,9 @@ func (st *Stream) Write(b []byte) (int, error) {
 		}
 		n, err := st.sendData(b[:min(len(b), maxMsg, int(st.sendWindow))])
 		total += n
+		if n > 0 && turnDone(&st.writeRun, n, &s.send.turn) {
+			s.yieldTurn()
+		}
 		b = b[n:]
 		if err != nil && err != errWithdrawn {
 			return total, err
