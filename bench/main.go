@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"time"
 )
@@ -104,9 +105,9 @@ func selectScenarios(all []Scenario, names string) ([]Scenario, error) {
 
 // options are the command-line settings.
 type options struct {
-	mode, scenarios, contenders, out, from, cpuprofile, memprofile, profile string
-	rounds                                                                  int
-	quiet                                                                   bool
+	mode, scenarios, contenders, out, from, cpuprofile, memprofile, trace, profile string
+	rounds                                                                         int
+	quiet                                                                          bool
 }
 
 func run(args []string) error {
@@ -120,7 +121,8 @@ func run(args []string) error {
 	fs.StringVar(&o.from, "from", "", "re-render markdown and SVG from this JSON instead of measuring")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each run of the -profile contender to <this prefix>-<scenario>-r<round>.pprof")
 	fs.StringVar(&o.memprofile, "memprofile", "", "record every allocation (slow) and write heap profiles of the -profile contender's runs to <this prefix>-<scenario>-r<round>[-<point>].pprof")
-	fs.StringVar(&o.profile, "profile", "ours", "the contender -cpuprofile and -memprofile profile")
+	fs.StringVar(&o.trace, "trace", "", "write an execution trace of each run of the -profile contender to <this prefix>-<scenario>-r<round>.trace (go tool trace; -pprof=sched shows where goroutines waited to run)")
+	fs.StringVar(&o.profile, "profile", "ours", "the contender -cpuprofile, -memprofile and -trace profile")
 	fs.BoolVar(&o.quiet, "q", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -220,6 +222,12 @@ func measure(o options, args []string) (*Report, error) {
 						return nil, err
 					}
 				}
+				var stopTrace func() error
+				if o.trace != "" && c.Name == o.profile {
+					if stopTrace, err = startTrace(fmt.Sprintf("%s-%s-r%d.trace", o.trace, s.Name, round+1)); err != nil {
+						return nil, err
+					}
+				}
 				p.heapProfile = ""
 				if o.memprofile != "" && c.Name == o.profile {
 					p.heapProfile = fmt.Sprintf("%s-%s-r%d", o.memprofile, s.Name, round+1)
@@ -232,6 +240,11 @@ func measure(o options, args []string) (*Report, error) {
 				}
 				if stopProfile != nil {
 					if perr := stopProfile(); perr != nil {
+						return nil, perr
+					}
+				}
+				if stopTrace != nil {
+					if perr := stopTrace(); perr != nil {
 						return nil, perr
 					}
 				}
@@ -286,6 +299,23 @@ func startProfile(path string) (func() error, error) {
 	}
 	return func() error {
 		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
+}
+
+// startTrace records an execution trace into path until the returned
+// function runs.
+func startTrace(path string) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		trace.Stop()
 		return f.Close()
 	}, nil
 }
