@@ -68,3 +68,25 @@ func ReadWaiters(s *Session) int {
 	}
 	return n
 }
+
+// HolderReading reports whether s's read role is held by a Read that is
+// reading the conn (or about to), and so may be parked in the network
+// poller.
+func HolderReading(s *Session) bool {
+	s.rd.mu.Lock()
+	defer s.rd.mu.Unlock()
+	return s.rd.kind() == holderStream && s.rd.reader == readerReading
+}
+
+// WakeParkedReader is what a turn's end does before it yields
+// (turns.go); it reports whether it interrupted a Read.
+func WakeParkedReader(s *Session) bool { return s.wakeParkedReader() }
+
+// KickReading interrupts the Read holding s's read role if it is reading
+// the conn, as WakeParkedReader does when the conn has bytes, and reports
+// whether it did.
+func KickReading(s *Session) bool { return s.rd.kickReading() }
+
+// ConnPending reports whether s's conn has unread bytes, as
+// WakeParkedReader sees it; false where it cannot tell.
+func ConnPending(s *Session) bool { return s.inq != nil && s.inq.pending() }

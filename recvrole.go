@@ -369,6 +369,25 @@ func (r *readRole) kick(st *Stream) {
 	r.mu.Unlock()
 }
 
+// streamHolds reports, without a lock, whether a Read holds the role.
+func (r *readRole) streamHolds() bool { return r.kind() == holderStream }
+
+// kickReading interrupts the holding Read if it is reading the conn, and
+// reports whether it did; the Read then reads again (readFor), so nothing
+// is lost and nothing changes but when it looks.
+func (r *readRole) kickReading() bool {
+	if r.setDeadline == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kind() != holderStream || r.reader != readerReading {
+		return false
+	}
+	r.kickLocked()
+	return true
+}
+
 func (r *readRole) kickLocked() {
 	switch r.reader {
 	case readerRunning:

@@ -49,6 +49,9 @@ type Session struct {
 	// bodyReader reads a body's last bytes and the next header in one
 	// system call (readv_linux.go); nil where that is not possible.
 	bodyReader *bodyReader
+	// inq says whether the conn has unread bytes (inq_linux.go), for a
+	// turn's end (wakeParkedReader); nil where it cannot.
+	inq *inqProbe
 
 	// Guarded by mu. Lock order: a Stream's mu may be held while taking
 	// mu or send.mu; mu may be held while taking send.mu; mu is never held
@@ -151,6 +154,7 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	s.br.Reset(conn)
 	s.rd.init(conn)
 	s.bodyReader = newBodyReader(conn)
+	s.inq = newInqProbe(conn)
 	s.budget.Store(int64(cfg.MaxSessionReceiveBuffer))
 	s.growFn = s.growWindow
 	s.send.init()

@@ -78,5 +78,23 @@ func turnDone(run *uint32, n int, m *turnMeter) bool {
 // stream's own later Writes wait on it).
 func (s *Session) yieldTurn() {
 	s.stats.turnsYielded.Add(1)
+	s.wakeParkedReader()
 	runtime.Gosched()
+}
+
+// wakeParkedReader interrupts a Read that holds the read role and waits
+// in the runtime's network poller while the conn has bytes for it. The
+// runtime polls the network when a P runs out of work, and otherwise only
+// every 10 ms from its monitor thread; while the session's goroutines keep
+// every P busy (the reason for the turn), a frame that has arrived can wait
+// that long. Traces of the fairness scenario put the ping's tail there:
+// the pong sat on the client's socket for up to 3.7 ms, its Read parked
+// above it. Interrupted as a kick does (readRole.kick), the Read becomes
+// runnable on this P, next in line, and reads the frame at once; the
+// turn's yield then lets it run. It reports whether it interrupted one.
+func (s *Session) wakeParkedReader() bool {
+	if s.inq == nil || !s.rd.streamHolds() || !s.inq.pending() {
+		return false
+	}
+	return s.rd.kickReading()
 }
