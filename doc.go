@@ -46,7 +46,12 @@
 // buffers: for each frame the reader asks the stream what it means
 // (deliver so many bytes, discard them, answer with RST, release the
 // stream) and does the reading and replying itself; a Read already
-// waiting gets the bytes straight into its slice.
+// waiting gets the bytes straight into its slice. Since bulk transfers
+// rarely block, the goroutines that move data (a stream's Read and
+// Write, the receive loop) take turns: while several streams share a
+// direction, each yields the CPU after every 256 KiB it moves, so that a
+// small stream's goroutines are not kept waiting behind them for the
+// runtime's 10 ms preemption (spec.md §4.7).
 // Control frames (window updates, pings, resets, GO_AWAY) are written
 // ahead of queued data. Write copies the caller's bytes into the queue's
 // bounded ring while it has room and returns; a frame that does not fit
