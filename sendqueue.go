@@ -589,8 +589,8 @@ func (q *sendQueue) queueData(r *sendReq, h frame.Header, payload []byte, ch cha
 	if q.closedLocked() {
 		return dataClosed
 	}
-	q.turn.frame(h.StreamID(), len(payload))
 	if ok, direct, wake := q.copyLocked(h, payload); ok {
+		q.turn.frame(h.StreamID(), len(payload))
 		switch {
 		case direct:
 			return dataCopiedWrite
@@ -602,6 +602,7 @@ func (q *sendQueue) queueData(r *sendReq, h frame.Header, payload []byte, ch cha
 	if q.writing && ch == nil {
 		return dataNeedChan
 	}
+	q.turn.frame(h.StreamID(), len(payload))
 	if q.requestLocked(r, h, payload, ch) {
 		return dataRequestedWrite
 	}

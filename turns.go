@@ -17,7 +17,7 @@ import (
 // loop) keep one P to themselves, and everything queued behind them on
 // that P (a small stream's Read, the goroutine answering a ping) waits
 // until the runtime preempts them: 10 ms, or 20 with sysmon's sleep.
-// Profiles of the fairness scenario (BENCHMARKS.md) showed exactly that:
+// Traces of the fairness scenario (BENCHMARKS.md) showed exactly that:
 // one ping stream next to 16 bulk streams waited up to 15 ms to run while
 // two bulk writers took turns on its P.
 //
@@ -26,8 +26,8 @@ import (
 // every turnBytes they yield (runtime.Gosched) if the session's traffic
 // in that direction is shared between streams, so that whatever waits
 // behind them runs within a turn. With one busy stream nothing is owed to
-// anyone, and yielding only shuffles the pipeline between Ps (bulk
-// AF_UNIX lost 18 % when every turn yielded), so they don't.
+// anyone, and yielding only shuffles the pipeline between Ps (bulk TCP
+// lost 18 % when every turn yielded), so they don't.
 //
 // turnBytes is 256 KiB: about 40-60 µs of copying, so a stream queued
 // behind 16 busy ones waits about a millisecond, for a yield that costs
@@ -65,7 +65,7 @@ func (m *turnMeter) frame(id uint32, n int) {
 // it has moved a turn's worth and is to yield: only while m says the
 // direction is shared. The run restarts either way.
 func turnDone(run *uint32, n int, m *turnMeter) bool {
-	*run += uint32(n)
+	*run += uint32(min(n, turnBytes)) // a turn at most: no wrap-around
 	if *run < turnBytes {
 		return false
 	}
