@@ -90,3 +90,20 @@ func KickReading(s *Session) bool { return s.rd.kickReading() }
 // ConnPending reports whether s's conn has unread bytes, as
 // WakeParkedReader sees it; false where it cannot tell.
 func ConnPending(s *Session) bool { return s.inq != nil && s.inq.pending() }
+
+// SpareBytes is what the process-wide spare lists hold now: send rings
+// and the largest receive chunks that no session holds (sparelist.go).
+func SpareBytes() int64 {
+	var n int64
+	spareRings.mu.Lock()
+	for _, r := range spareRings.free[:spareRings.n] {
+		n += int64(cap(r))
+	}
+	spareRings.mu.Unlock()
+	bigChunks.mu.Lock()
+	for _, c := range bigChunks.free[:bigChunks.n] {
+		n += int64(cap(c.buf))
+	}
+	bigChunks.mu.Unlock()
+	return n
+}
