@@ -7,11 +7,14 @@ import (
 	"github.com/yamuxgo/yamux"
 )
 
-// TestWakeParkedReader: a turn's end interrupts a Read that holds the read
-// role and waits in the network poller only if the conn has bytes for it
-// (turns.go); interrupted, the Read goes back to reading the conn without
-// returning, and the data that comes next reaches it intact. The probe of
-// the conn's unread bytes sees them come and go.
+// TestWakeParkedReader: a turn's end leaves a Read that holds the read
+// role and waits in the conn alone while the conn has nothing for it
+// (turns.go); the interruption it makes when the conn has bytes
+// (KickReading) sends the Read back to reading the conn without
+// returning, and the data that comes next reaches it intact. (That the
+// interruption follows unread bytes is not checked end to end: on an idle
+// machine the network poller wakes the Read first. TestInqProbe checks the
+// probe.)
 func TestWakeParkedReader(t *testing.T) {
 	for _, tr := range socketTransports {
 		t.Run(tr.name, func(t *testing.T) {
