@@ -3,7 +3,6 @@
 package yamux
 
 import (
-	"net"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -23,17 +22,8 @@ type inqProbe struct {
 // newInqProbe returns a probe for conn if it is a TCP or Unix socket,
 // else nil.
 func newInqProbe(conn any) *inqProbe {
-	var sc syscall.Conn
-	switch c := conn.(type) {
-	case *net.TCPConn:
-		sc = c
-	case *net.UnixConn:
-		sc = c
-	default:
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	_, rc := socketOf(conn)
+	if rc == nil {
 		return nil
 	}
 	p := &inqProbe{rc: rc}

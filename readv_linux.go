@@ -35,6 +35,19 @@ type bodyReader struct {
 // newBodyReader returns a bodyReader for conn if it is a socket whose
 // reads readv can share (TCP or Unix), else nil.
 func newBodyReader(conn any) *bodyReader {
+	sc, rc := socketOf(conn)
+	if rc == nil {
+		return nil
+	}
+	r := &bodyReader{conn: sc, rc: rc}
+	r.readFn = r.readv
+	return r
+}
+
+// socketOf returns conn and its raw socket if it is a TCP or Unix socket
+// (the conns whose reads the session may make with system calls of its
+// own: bodyReader, inqProbe), else nil, nil.
+func socketOf(conn any) (net.Conn, syscall.RawConn) {
 	var sc interface {
 		net.Conn
 		syscall.Conn
@@ -45,15 +58,13 @@ func newBodyReader(conn any) *bodyReader {
 	case *net.UnixConn:
 		sc = c
 	default:
-		return nil
+		return nil, nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	r := &bodyReader{conn: sc, rc: rc}
-	r.readFn = r.readv
-	return r
+	return sc, rc
 }
 
 func (r *bodyReader) readv(fd uintptr) bool {

@@ -18,6 +18,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -289,33 +290,28 @@ func brief(s Scenario, smp Sample) string {
 // startProfile profiles the CPU into path until the returned function runs.
 // Profiles of several runs merge with `go tool pprof -top a.pprof b.pprof`.
 func startProfile(path string) (func() error, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() error {
-		pprof.StopCPUProfile()
-		return f.Close()
-	}, nil
+	return recordTo(path, pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
 // startTrace records an execution trace into path until the returned
 // function runs.
 func startTrace(path string) (func() error, error) {
+	return recordTo(path, trace.Start, trace.Stop)
+}
+
+// recordTo runs start on a new file at path; the returned function stops
+// the recording and closes the file.
+func recordTo(path string, start func(io.Writer) error, stop func()) (func() error, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := trace.Start(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return func() error {
-		trace.Stop()
+		stop()
 		return f.Close()
 	}, nil
 }
