@@ -91,6 +91,17 @@ func KickReading(s *Session) bool { return s.rd.kickReading() }
 // WakeParkedReader sees it; false where it cannot tell.
 func ConnPending(s *Session) bool { return s.inq != nil && s.inq.pending() }
 
+// LargeReadBuffer reports whether s reads through its large read buffer
+// (readbuf.go). The role holder sets it: call it only after something
+// that holder did since has been seen (a pong, data read).
+func LargeReadBuffer(s *Session) bool { return s.br != nil && s.br != s.brSmall }
+
+// Read buffer sizes (readbuf.go).
+const (
+	ReadBufferSize    = readBufferSize
+	BigReadBufferSize = bigReadBufferSize
+)
+
 // SpareBytes is what the process-wide spare lists hold now: send rings
 // and the largest receive chunks that no session holds (sparelist.go).
 func SpareBytes() int64 {
@@ -105,5 +116,10 @@ func SpareBytes() int64 {
 		n += int64(cap(c.buf))
 	}
 	bigChunks.mu.Unlock()
+	bigReadBuffers.mu.Lock()
+	for _, b := range bigReadBuffers.free[:bigReadBuffers.n] {
+		n += int64(b.Size())
+	}
+	bigReadBuffers.mu.Unlock()
 	return n
 }

@@ -27,7 +27,7 @@ const streamOverhead = 576
 // worstCaseBound is the most heap one session can hold, whatever
 // its peer does (for the README):
 //
-//	M <= 64 KiB (read buffer) + ringSize 262,192 B (send ring)
+//	M <= 64 KiB + 256 KiB (read buffers) + ringSize 262,192 B (send ring)
 //	   + S x (streamOverhead + W0 + 128 KiB chunk slack)
 //	   + B + 64 x 12 B (reply queue)
 //
@@ -47,7 +47,7 @@ const streamOverhead = 576
 // below M, see the test's log.)
 func worstCaseBound(streams int, cfg *yamux.Config) int64 {
 	const (
-		readBuffer = 64 << 10
+		readBuffer = yamux.ReadBufferSize + yamux.BigReadBufferSize // the large one only while the socket has a backlog
 		ring       = yamux.RingSize
 		chunkSlack = 128 << 10
 		replies    = (yamux.MaxPendingPongs + yamux.MaxPendingResets) * frame.HeaderSize

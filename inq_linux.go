@@ -37,13 +37,20 @@ func newInqProbe(conn any) *inqProbe {
 
 // pending reports whether the socket has unread bytes.
 func (p *inqProbe) pending() bool {
+	n, _ := p.unread()
+	return n > 0
+}
+
+// unread returns how many unread bytes the socket has; ok is false when
+// it could not tell (another probe under way, or the conn closed).
+func (p *inqProbe) unread() (n int, ok bool) {
 	if !p.mu.TryLock() {
-		return false
+		return 0, false
 	}
 	defer p.mu.Unlock()
 	p.n = 0
 	if err := p.rc.Control(p.fn); err != nil {
-		return false
+		return 0, false
 	}
-	return p.n > 0
+	return int(p.n), true
 }

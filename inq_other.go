@@ -10,3 +10,5 @@ type inqProbe struct{}
 func newInqProbe(any) *inqProbe { return nil }
 
 func (*inqProbe) pending() bool { return false }
+
+func (*inqProbe) unread() (int, bool) { return 0, false }

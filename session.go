@@ -29,8 +29,13 @@ type Session struct {
 
 	// Owned by the holder of the read role (recvrole.go): the receive
 	// loop, or a Read reading the conn itself.
-	br   *bufio.Reader
-	body bodyState // the DATA body being read
+	// br is the read buffer in use: brSmall, or a large one while the
+	// conn has a backlog (readbuf.go); lastFill is what the last read
+	// into it brought.
+	br       *bufio.Reader
+	brSmall  *bufio.Reader
+	lastFill int
+	body     bodyState // the DATA body being read
 	// hdr holds the first hdrN bytes of a header read apart from br, on its
 	// own or with the end of a body (stepFor);
 	// bigFrames: the last DATA frame delivered was large (bigFrame);
@@ -150,8 +155,9 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	}
 	s.accepts.init(cfg.AcceptBacklog)
 	s.buffersWriter, _ = conn.(BuffersWriter)
-	s.br = readBufferPool.Get().(*bufio.Reader)
-	s.br.Reset(conn)
+	s.brSmall = readBufferPool.Get().(*bufio.Reader)
+	s.brSmall.Reset(conn)
+	s.br = s.brSmall
 	s.rd.init(conn)
 	s.bodyReader = newBodyReader(conn)
 	s.inq = newInqProbe(conn)
@@ -168,16 +174,6 @@ func newSession(conn io.ReadWriteCloser, config *Config, client bool) (*Session,
 	go s.sendLoop()
 	return s, nil
 }
-
-// readBufferSize is the receive loop's bufio size: one full default DATA
-// frame plus its header, so bulk transfers need one read per frame.
-const readBufferSize = 64*1024 + frame.HeaderSize
-
-// readBufferPool recycles the receive loops' read buffers: a dial that
-// allocates and zeroes 64 KiB (on both ends) before its first byte pays for
-// it in latency and in GC work, which a connection-per-request peer, or a
-// libp2p host dialing often, feels on every dial.
-var readBufferPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
 
 // OpenStream opens a new stream. It does not wait for the peer's ACK
 // (spec.md §3.1); it waits only while 256 of our streams are unacknowledged.

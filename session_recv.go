@@ -36,9 +36,7 @@ func (s *Session) recvLoop() {
 	// buffer goes back to the pool (only the role's holder uses it, and
 	// the role is the loop's for good by then).
 	defer func() {
-		s.br.Reset(nil)
-		readBufferPool.Put(s.br)
-		s.br = nil
+		s.releaseReadBuffers()
 		s.rd.stop()
 	}()
 	// If the session was already ending and the read failed, it failed
@@ -235,6 +233,7 @@ func (s *Session) stepFor(st *Stream) error {
 	}
 	if s.body.left > 0 && s.body.st == st {
 		if dst := st.parkedSpare(); len(dst) > 0 {
+			s.dropBigReadBuffer()
 			dst = dst[:min(len(dst), int(s.body.left))]
 			var n, nh int
 			var err error
@@ -257,6 +256,7 @@ func (s *Session) stepFor(st *Stream) error {
 		}
 	}
 	if s.body.left == 0 && s.bigFrames && len(st.parkedSpare()) >= bigFrame {
+		s.dropBigReadBuffer()
 		if s.hdrN < frame.HeaderSize {
 			n, err := s.conn.Read(s.hdr[s.hdrN:])
 			s.hdrN += n
@@ -311,7 +311,7 @@ func (s *Session) handleHeader(h frame.Header) error {
 // consumes, so a read interrupted half way through a header loses nothing.
 func (s *Session) readHeader() (frame.Header, error) {
 	need := frame.HeaderSize - s.hdrN
-	b, err := s.br.Peek(need)
+	b, err := s.fillReadBuffer(need)
 	if err != nil {
 		if (len(b) > 0 || s.hdrN > 0) && errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -541,7 +541,7 @@ func (s *Session) readBodyPiece() (gave *Stream, err error) {
 		return nil, err
 	}
 	if s.br.Buffered() == 0 {
-		if _, err := s.br.Peek(1); err != nil {
+		if _, err := s.fillReadBuffer(1); err != nil {
 			return nil, err
 		}
 	}

@@ -46,6 +46,12 @@ type SessionStats struct {
 	// (spec.md §4.7). It happens only while several streams share a
 	// direction of the connection; with one busy stream it stays 0.
 	TurnsYielded uint64
+	// ReadBufferGrows counts the times the session took its large read
+	// buffer because the connection had more unread than the small one
+	// holds (spec.md §4.8); it goes back to the small one as soon as a
+	// read would find less. Only on Linux TCP and Unix sockets, the conns
+	// that can be asked.
+	ReadBufferGrows uint64
 
 	// PingsSent counts our PINGs (Ping, keepalive and the RTT ping);
 	// PingsReceived counts the peer's, each answered with a pong.
@@ -85,7 +91,7 @@ type sessionStats struct {
 	streamsOpened, streamsInbound, streamsAccepted, streamsRefused atomic.Uint64
 	resetLocal, resetRemote                                        atomic.Uint64
 	bytesSent, bytesRecv, framesSent                               atomic.Uint64 // frames received: Session.framesRecv
-	framesByStreams, turnsYielded                                  atomic.Uint64
+	framesByStreams, turnsYielded, readBufferGrows                 atomic.Uint64
 	pingsSent, pingsRecv                                           atomic.Uint64
 	protocolErrors, streamProtocolErrors, replyPauses              atomic.Uint64
 	windowGranted                                                  atomic.Uint64
@@ -132,6 +138,7 @@ func (s *Session) Stats() SessionStats {
 		FramesReceived:       s.framesRecv.Load(),
 		FramesReadByStreams:  c.framesByStreams.Load(),
 		TurnsYielded:         c.turnsYielded.Load(),
+		ReadBufferGrows:      c.readBufferGrows.Load(),
 		PingsSent:            c.pingsSent.Load(),
 		PingsReceived:        c.pingsRecv.Load(),
 		RTT:                  s.RTT(),
