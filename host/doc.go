@@ -21,7 +21,9 @@
 // The whole upgrade runs under Options.HandshakeTimeout; a failure at any
 // layer closes the TCP connection and returns an *UpgradeError naming the
 // stage, which matches ErrUpgrade and wraps the layer's own error (noise.ErrPeerIDMismatch, multistream errors,
-// a timeout).
+// a timeout). At most Options.MaxInboundUpgrades accepted connections are
+// in their upgrade at once; while they are, the listeners accept no more,
+// so connections that never speak cost a bounded number of goroutines.
 //
 // Conn.Timings splits the setup into the TCP connect, the security layer
 // and the muxer, for benchmarks. Options.Insecure skips security and muxer

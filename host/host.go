@@ -28,6 +28,7 @@ const (
 	DefaultHandshakeTimeout   = 15 * time.Second
 	DefaultNegotiationTimeout = 10 * time.Second
 	DefaultIdentifyTimeout    = 10 * time.Second
+	DefaultMaxInboundUpgrades = 64
 	DefaultAgentVersion       = "yamuxgo/0.1.0"
 	DefaultProtocolVersion    = "ipfs/0.1.0"
 )
@@ -41,6 +42,14 @@ type Options struct {
 	// HandshakeTimeout bounds a connection's whole upgrade, from the first
 	// multistream byte to the agreed muxer.
 	HandshakeTimeout time.Duration
+	// MaxInboundUpgrades bounds the accepted connections being upgraded at
+	// once, over all listeners. While that many are, the listeners accept
+	// no more: new connections wait in the kernel's listen backlog until
+	// an upgrade ends, so a peer that opens connections and never speaks
+	// holds at most this many goroutines and descriptors of ours, each for
+	// at most HandshakeTimeout (go-libp2p's upgrader stops accepting in
+	// the same way).
+	MaxInboundUpgrades int
 	// NegotiationTimeout bounds multistream-select on one stream: the
 	// peer's proposal on an inbound stream, the peer's answer on an
 	// outbound one (together with NewStream's context).
@@ -95,7 +104,10 @@ type Host struct {
 	listeners []net.Listener
 	conns     map[*Conn]struct{}
 	pending   map[net.Conn]struct{} // TCP conns being upgraded
-	handlers  map[string]StreamHandler
+	// upgradeSlots holds a token per inbound upgrade in progress
+	// (MaxInboundUpgrades).
+	upgradeSlots chan struct{}
+	handlers     map[string]StreamHandler
 }
 
 // New returns a host with identity key. It serves identify and ping; it
@@ -109,11 +121,13 @@ func New(key *peer.PrivateKey, opts *Options) (*Host, error) {
 	setDefault(&o.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&o.NegotiationTimeout, DefaultNegotiationTimeout)
 	setDefault(&o.IdentifyTimeout, DefaultIdentifyTimeout)
+	setDefault(&o.MaxInboundUpgrades, DefaultMaxInboundUpgrades)
 	setDefault(&o.AgentVersion, DefaultAgentVersion)
 	setDefault(&o.ProtocolVersion, DefaultProtocolVersion)
 	if o.Yamux == nil {
 		o.Yamux = yamux.DefaultConfig()
 	}
+	h.upgradeSlots = make(chan struct{}, o.MaxInboundUpgrades)
 	h.handlers[identify.ID] = h.serveIdentify
 	h.handlers[ping.ID] = servePing
 	return h, nil

@@ -51,20 +51,32 @@ const (
 	acceptRetryMax = 100 * time.Millisecond
 )
 
+// acceptLoop accepts connections on l and upgrades each in a goroutine of
+// its own, holding one of the host's upgrade slots (MaxInboundUpgrades)
+// from before the Accept to the upgrade's end. Waiting for a slot needs no
+// wake-up at Close: Close ends the upgrades holding them, and the Accept
+// that follows finds the listener closed.
 func (h *Host) acceptLoop(l net.Listener) {
 	var retry time.Duration
 	for {
+		h.upgradeSlots <- struct{}{}
 		c, err := l.Accept()
 		if errors.Is(err, net.ErrClosed) {
+			<-h.upgradeSlots
 			return // closed by Host.Close or GoAway
 		}
 		if err != nil {
+			<-h.upgradeSlots
 			retry = min(max(2*retry, acceptRetryMin), acceptRetryMax)
 			time.Sleep(retry)
 			continue
 		}
 		retry = 0
-		if !h.goTracked(func() { h.upgradeInbound(c) }) {
+		if !h.goTracked(func() {
+			defer func() { <-h.upgradeSlots }()
+			h.upgradeInbound(c)
+		}) {
+			<-h.upgradeSlots
 			c.Close()
 			return
 		}

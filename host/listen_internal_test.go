@@ -88,3 +88,73 @@ func TestAcceptLoopOutlivesAcceptErrors(t *testing.T) {
 		h.Close()
 	})
 }
+
+// TestInboundUpgradesBounded: while MaxInboundUpgrades accepted
+// connections are in their upgrade, the listener accepts no more; the
+// next is accepted when one of them fails, and silent ones give their
+// slots back at HandshakeTimeout. Without the bound, every connection a
+// peer opens and never speaks on holds a goroutine and a descriptor for
+// HandshakeTimeout.
+func TestInboundUpgradesBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		key, err := peer.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := make(chan error, 3)
+		h, err := New(key, &Options{MaxInboundUpgrades: 2, Notify: Notify{UpgradeFailed: func(_ net.Addr, err error) { failed <- err }}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const conns = 3
+		var ours, theirs [conns]net.Conn
+		for i := range conns {
+			ours[i], theirs[i] = net.Pipe() // theirs never say a word
+		}
+		l := &flakyListener{conns: ours[:], closed: make(chan struct{})}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.acceptLoop(l)
+		}()
+		state := func() (upgrading, waiting int) {
+			h.mu.Lock()
+			upgrading = len(h.pending)
+			h.mu.Unlock()
+			l.mu.Lock()
+			waiting = len(l.conns)
+			l.mu.Unlock()
+			return upgrading, waiting
+		}
+
+		synctest.Wait()
+		if u, w := state(); u != 2 || w != 1 {
+			t.Fatalf("%d connections upgrading and %d left unaccepted, want 2 and 1 (MaxInboundUpgrades 2)", u, w)
+		}
+		// One upgrade fails: its slot takes the connection that waited.
+		theirs[0].Close()
+		synctest.Wait()
+		if len(failed) != 1 {
+			t.Fatalf("%d upgrades failed after their peer closed one connection, want 1", len(failed))
+		}
+		if u, w := state(); u != 2 || w != 0 {
+			t.Fatalf("%d connections upgrading and %d left unaccepted after one upgrade failed, want 2 and 0", u, w)
+		}
+		// The silent ones end at the handshake timeout.
+		time.Sleep(DefaultHandshakeTimeout)
+		synctest.Wait()
+		if u, _ := state(); u != 0 || len(failed) != conns {
+			t.Fatalf("after HandshakeTimeout: %d upgrades still running, %d failed, want 0 and %d", u, len(failed), conns)
+		}
+		// One slot is the accept loop's, waiting in Accept for the next.
+		if n := len(h.upgradeSlots); n != 1 {
+			t.Errorf("%d upgrade slots held with no upgrade running, want 1 (the waiting Accept's)", n)
+		}
+		l.Close()
+		<-done
+		h.Close()
+		for _, c := range theirs {
+			c.Close()
+		}
+	})
+}
