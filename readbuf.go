@@ -35,8 +35,33 @@ var readBufferPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil,
 
 // bigReadBuffers keeps large read buffers between the sessions that
 // borrow them, out of the garbage collector's reach (at most spareMax of
-// them, however many sessions there are).
-var bigReadBuffers spareList[*bufio.Reader]
+// them, however many sessions there are); bigReadOverflow keeps the rest
+// until a collection or two, so that more than spareMax sessions reading
+// backlogs at once (a node receiving from many peers) reuse theirs rather
+// than allocate 256 KiB each time a backlog builds up again (about once
+// per MiB with 64 streams of bulk).
+var (
+	bigReadBuffers  spareList[*bufio.Reader]
+	bigReadOverflow sync.Pool
+)
+
+// takeBigReadBuffer returns a large read buffer, a spare if there is one.
+func takeBigReadBuffer() *bufio.Reader {
+	if b, ok := bigReadBuffers.take(); ok {
+		return b
+	}
+	if b, ok := bigReadOverflow.Get().(*bufio.Reader); ok {
+		return b
+	}
+	return bufio.NewReaderSize(nil, bigReadBufferSize)
+}
+
+// giveBigReadBuffer keeps b, which reads from nothing, as a spare.
+func giveBigReadBuffer(b *bufio.Reader) {
+	if !bigReadBuffers.give(b) {
+		bigReadOverflow.Put(b)
+	}
+}
 
 // fillReadBuffer peeks at n bytes of the read buffer, reading the conn as
 // Peek does. When the buffer is empty it first picks the buffer size for
@@ -68,10 +93,7 @@ func (s *Session) sizeReadBuffer() {
 	}
 	switch {
 	case big && s.br == s.brSmall:
-		b, ok := bigReadBuffers.take()
-		if !ok {
-			b = bufio.NewReaderSize(nil, bigReadBufferSize)
-		}
+		b := takeBigReadBuffer()
 		b.Reset(s.conn)
 		s.br = b
 		s.stats.readBufferGrows.Add(1)
@@ -94,7 +116,7 @@ func (s *Session) dropBigReadBuffer() {
 // nothing, and goes back to the small one.
 func (s *Session) returnBigReadBuffer() {
 	s.br.Reset(nil) // do not keep the conn reachable from the spare list
-	bigReadBuffers.give(s.br)
+	giveBigReadBuffer(s.br)
 	s.br = s.brSmall
 }
 
