@@ -6,7 +6,7 @@ import "sync"
 const spareMax = 16
 
 // spareList keeps up to spareMax spare buffers (the largest receive chunks,
-// send rings) for whoever needs one next, out of the garbage collector's
+// send rings, large read buffers) for whoever needs one next, out of the garbage collector's
 // reach, unlike a sync.Pool; process-wide, so it costs a bounded amount
 // however many sessions there are.
 type spareList[T any] struct {
