@@ -5,10 +5,10 @@ import "sync"
 // spareMax is how many buffers a spareList keeps.
 const spareMax = 16
 
-// spareList keeps up to spareMax spare buffers (the largest receive chunks,
-// send rings, large read buffers) for whoever needs one next, out of the garbage collector's
-// reach, unlike a sync.Pool; process-wide, so it costs a bounded amount
-// however many sessions there are.
+// spareList keeps up to spareMax spare buffers (the largest receive
+// chunks, send rings, large read buffers) for whoever needs one next, out
+// of the garbage collector's reach, unlike a sync.Pool; process-wide, so
+// it costs a bounded amount however many sessions there are.
 type spareList[T any] struct {
 	mu   sync.Mutex
 	n    int
