@@ -1,5 +1,7 @@
 package yamux
 
+import "bufio"
+
 // Internal constants the black-box tests (package yamux_test) check
 // against, so that they are not copied there. Keep this list short: a
 // constant here is one the core may rename or remove.
@@ -102,24 +104,23 @@ const (
 	BigReadBufferSize = bigReadBufferSize
 )
 
-// SpareBytes is what the process-wide spare lists hold now: send rings
-// and the largest receive chunks that no session holds (sparelist.go).
+// SpareBytes is what the process-wide spare lists hold now: send rings,
+// the largest receive chunks and large read buffers that no session holds
+// (sparelist.go).
 func SpareBytes() int64 {
+	return spareSize(&spareRings, func(r []byte) int { return cap(r) }) +
+		spareSize(&bigChunks, func(c *chunk) int { return cap(c.buf) }) +
+		spareSize(&bigReadBuffers, func(b *bufio.Reader) int { return b.Size() })
+}
+
+// spareSize is how many bytes the spares in l hold, size telling each
+// one's.
+func spareSize[T any](l *spareList[T], size func(T) int) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var n int64
-	spareRings.mu.Lock()
-	for _, r := range spareRings.free[:spareRings.n] {
-		n += int64(cap(r))
+	for _, v := range l.free[:l.n] {
+		n += int64(size(v))
 	}
-	spareRings.mu.Unlock()
-	bigChunks.mu.Lock()
-	for _, c := range bigChunks.free[:bigChunks.n] {
-		n += int64(cap(c.buf))
-	}
-	bigChunks.mu.Unlock()
-	bigReadBuffers.mu.Lock()
-	for _, b := range bigReadBuffers.free[:bigReadBuffers.n] {
-		n += int64(b.Size())
-	}
-	bigReadBuffers.mu.Unlock()
 	return n
 }

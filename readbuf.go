@@ -102,19 +102,14 @@ func (s *Session) sizeReadBuffer() {
 	}
 }
 
-// dropBigReadBuffer goes back to the small read buffer, if the large one
-// is in use; it must hold nothing. A Read that reads the conn straight
-// into its slice (stepFor) calls it too: it may wait there for long, and
-// the buffer it does not use would wait with it.
+// dropBigReadBuffer gives the large read buffer back and goes back to the
+// small one, if the large one is in use; it must hold nothing. A Read that
+// reads the conn straight into its slice (stepFor) calls it too: it may
+// wait there for long, and the buffer it does not use would wait with it.
 func (s *Session) dropBigReadBuffer() {
-	if s.br != s.brSmall {
-		s.returnBigReadBuffer()
+	if s.br == s.brSmall {
+		return
 	}
-}
-
-// returnBigReadBuffer gives back the large read buffer in use, which holds
-// nothing, and goes back to the small one.
-func (s *Session) returnBigReadBuffer() {
 	s.br.Reset(nil) // do not keep the conn reachable from the spare list
 	giveBigReadBuffer(s.br)
 	s.br = s.brSmall
