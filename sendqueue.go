@@ -25,15 +25,19 @@ import (
 //     round-robin between busy streams; a batch takes a bounded share of
 //     it (maxBatchBytes).
 //
-// A stream's frames keep their order: each batch takes the whole ring,
-// so a copied frame always leaves no later than anything the stream
-// queued after it; a request is queued only when the stream has nothing
-// else pending but copied frames (its Write waits for it); a FIN goes to
-// the stream lane behind the stream's request, and never blocks.
+// A stream's frames keep their order: each batch takes the whole ring as
+// far as it is published, and the stream lane only when no copy is in
+// progress, so a copied frame always leaves no later than anything the
+// stream queued after it; a request is queued only when the stream has
+// nothing else pending but copied frames (its Write waits for it); a FIN
+// goes to the stream lane behind the stream's request, and never blocks.
 //
 // Nobody waits for room: a frame that does not fit in the ring waits in
 // the lane in its writer's own buffer, so the queue's memory is the ring
 // plus one entry per stream.
+//
+// A frame above smallWriteMax is copied into the ring without the lock
+// (sendring.go).
 //
 // Writing is a role (writing), held by one goroutine at a time: a Write
 // that finds it free takes it and writes the batch itself (no hand-off to
@@ -121,6 +125,12 @@ type sendQueue struct {
 	ring       []byte
 	head, tail uint64
 	ringFrames int
+	// copies are the frames reserved in [head, tail) whose unlocked copy
+	// (copyUnlocked) is in progress or finished out of order, by start,
+	// from copiesHead: writers take the ring only up to the first one
+	// unfinished (publishedLocked). At most one per stream.
+	copies     []ringCopy
+	copiesHead int
 	// lane is the stream lane, FIFO from laneHead; laneReqs counts the
 	// requests in it.
 	lane     []laneEntry
@@ -188,9 +198,11 @@ func (q *sendQueue) closedLocked() bool {
 	return q.finishing || q.writeErr != nil || q.stopped
 }
 
-// emptyLocked says whether nothing is queued.
+// emptyLocked says whether nothing is queued for a writer to take: a
+// frame still being copied is not there yet, nor, while one is, the stream
+// lane (takeLocked).
 func (q *sendQueue) emptyLocked() bool {
-	return len(q.ctrl) == 0 && q.head == q.tail && q.laneHead == len(q.lane)
+	return len(q.ctrl) == 0 && q.head == q.publishedLocked() && (q.laneHead == len(q.lane) || q.copyingLocked())
 }
 
 // control queues a control frame; kind says whether it answers the peer.
@@ -239,59 +251,6 @@ func (q *sendQueue) repliesFull() bool { return q.repliesAtBound.Load() }
 
 func (q *sendQueue) boundLocked() {
 	q.repliesAtBound.Store(q.pongs >= maxPendingPongs || q.resets >= maxPendingResets)
-}
-
-func (q *sendQueue) ringLenLocked() int { return int(q.tail - q.head) }
-
-// copyLocked copies a DATA frame into the ring if it fits (and, above
-// smallWriteMax, no request waits) and reports whether it did; direct says
-// the caller now holds the writer role and is to write it itself, else it
-// returns at once (the holder or the send loop, woken if wake, writes it).
-func (q *sendQueue) copyLocked(h frame.Header, payload []byte) (ok, direct, wake bool) {
-	room := ringSize - q.ringLenLocked()
-	if len(payload) > smallWriteMax {
-		// Bulk frames leave smallReserve of the ring to small ones, and do
-		// not overtake the requests waiting in the lane.
-		room -= smallReserve
-		if q.laneReqs > 0 {
-			return false, false, false
-		}
-	}
-	if room < frame.HeaderSize+len(payload) {
-		return false, false, false
-	}
-	// A Write that finds other frames queued (the SYN OpenStream just
-	// queued, a window update) leaves them and its own to the send loop,
-	// already woken for them: one write for all, and this goroutine goes
-	// on at once.
-	alone := q.emptyLocked()
-	if q.ring == nil {
-		q.ring = getRing()
-	}
-	q.copyInLocked(h[:])
-	q.copyInLocked(payload)
-	q.ringFrames++
-	now := monoNow()
-	lone := alone && now-q.lastSmall > int64(coalesceGap)
-	q.lastSmall = now
-	switch {
-	case q.writing:
-	case lone:
-		q.writing = true
-		direct = true
-	default:
-		wake = true
-	}
-	return true, direct, wake
-}
-
-func (q *sendQueue) copyInLocked(p []byte) {
-	for len(p) > 0 {
-		at := int(q.tail % uint64(len(q.ring)))
-		n := copy(q.ring[at:], p)
-		q.tail += uint64(n)
-		p = p[n:]
-	}
 }
 
 // requestLocked queues r, a DATA frame written from payload, and reports
@@ -373,12 +332,16 @@ func (q *sendQueue) take(spare []frame.Header, spareLane []laneEntry) (b sendBat
 }
 
 func (q *sendQueue) takeLocked(spare []frame.Header, spareLane []laneEntry, final bool) sendBatch {
-	b := sendBatch{ctrl: q.ctrl, ring: q.ring, head: q.head, tail: q.tail, ringFrames: q.ringFrames, pongs: q.pongs, resets: q.resets}
+	b := sendBatch{ctrl: q.ctrl, ring: q.ring, head: q.head, tail: q.publishedLocked(), ringFrames: q.ringFrames, pongs: q.pongs, resets: q.resets}
 	q.ctrl = spare[:0]
 	q.ringFrames = 0
 	lane := spareLane[:0]
 	bytes := 0
-	for q.laneHead < len(q.lane) && (final || len(lane) == 0 || bytes < maxBatchBytes) {
+	// While a frame is being copied, the lane waits: a stream whose
+	// copied frame is not published yet may have queued its next frame or
+	// its FIN there, and the ring goes first. No bulk copy starts while
+	// requests wait (reserveLocked), so the lane waits microseconds.
+	for q.laneHead < len(q.lane) && !q.copyingLocked() && (final || len(lane) == 0 || bytes < maxBatchBytes) {
 		e := q.lane[q.laneHead]
 		q.lane[q.laneHead] = laneEntry{}
 		q.laneHead++
@@ -449,10 +412,12 @@ func (q *sendQueue) leave(own *sendReq, loop bool) (again bool) {
 		q.wake() // the send loop may be waiting for the role (finalWrite)
 		return false
 	}
-	if own != nil && own.state == reqQueued {
+	if own != nil && own.state == reqQueued && !q.copyingLocked() {
 		return true
 	}
 	if q.emptyLocked() {
+		// With a frame being copied, its copier settles what is left
+		// (settleLocked), own's request included: own's owner waits for it.
 		q.writing = false
 		return false
 	}
@@ -516,9 +481,12 @@ func (q *sendQueue) failQueuedLocked() {
 // may be written any more (a write failed).
 func (q *sendQueue) takeFinal() (mode shutdownMode, code ErrorCode, b sendBatch, ok bool) {
 	q.mu.Lock()
-	for q.writing {
+	for q.writing || q.copyingLocked() {
+		// The holder wakes the loop when it leaves (leave), a copier when
+		// it publishes (queueData): a frame whose Write was told it is
+		// queued is written with the rest.
 		q.mu.Unlock()
-		<-q.ready // the holder wakes the loop when it leaves (leave)
+		<-q.ready
 		q.mu.Lock()
 	}
 	defer q.mu.Unlock()
@@ -538,6 +506,14 @@ func (q *sendQueue) takeFinal() (mode shutdownMode, code ErrorCode, b sendBatch,
 // fails what is left.
 func (q *sendQueue) release() {
 	q.mu.Lock()
+	for q.copyingLocked() {
+		// A copier still writes into the ring: it may go back to the
+		// spare list only afterwards. No copy starts any more (the queue
+		// is closed), and the copier wakes the loop when it is done.
+		q.mu.Unlock()
+		<-q.ready
+		q.mu.Lock()
+	}
 	q.stopped = true
 	q.failQueuedLocked()
 	if q.ring != nil {
@@ -547,6 +523,7 @@ func (q *sendQueue) release() {
 		putRing(q.ring)
 	}
 	q.ring, q.ctrl, q.lane, q.laneHead, q.laneReqs = nil, nil, nil, 0, 0
+	q.copies, q.copiesHead = nil, 0
 	q.mu.Unlock()
 }
 
@@ -589,15 +566,20 @@ func (q *sendQueue) queueData(r *sendReq, h frame.Header, payload []byte, ch cha
 	if q.closedLocked() {
 		return dataClosed
 	}
-	if ok, direct, wake := q.copyLocked(h, payload); ok {
-		q.turn.frame(h.StreamID(), len(payload))
-		switch {
-		case direct:
-			return dataCopiedWrite
-		case wake:
-			q.wake()
+	var direct, wake bool
+	if len(payload) > smallWriteMax {
+		if start, alone, ok := q.reserveLocked(len(payload)); ok {
+			q.turn.frame(h.StreamID(), len(payload))
+			q.copyUnlocked(start, h, payload)
+			if q.closedLocked() {
+				return dataCopied // the final write takes it, or nothing is written
+			}
+			direct, wake = q.settleLocked(alone)
+			return q.copiedLocked(direct, wake)
 		}
-		return dataCopied
+	} else if ok, d, w := q.copyLocked(h, payload); ok {
+		q.turn.frame(h.StreamID(), len(payload))
+		return q.copiedLocked(d, w)
 	}
 	if q.writing && ch == nil {
 		return dataNeedChan
@@ -607,6 +589,17 @@ func (q *sendQueue) queueData(r *sendReq, h frame.Header, payload []byte, ch cha
 		return dataRequestedWrite
 	}
 	return dataRequested
+}
+
+// copiedLocked is the outcome of a copied frame, settled as direct or wake.
+func (q *sendQueue) copiedLocked(direct, wake bool) dataOutcome {
+	switch {
+	case direct:
+		return dataCopiedWrite
+	case wake:
+		q.wake()
+	}
+	return dataCopied
 }
 
 // reqStatus is where a request stands for its owner (requestStatus).
@@ -661,22 +654,3 @@ func (q *sendQueue) withdraw(r *sendReq) bool {
 	q.withdrawLocked(r)
 	return true
 }
-
-// spareRings recycles copy rings between batches and sessions: a queue
-// takes a ring when it copies a frame into an empty one and gives it back
-// as soon as a batch drains it, so an idle session holds none, and a busy
-// one draws the same ring again and again (at most spareMax x 256 KiB are
-// kept, process-wide). Allocating and zeroing a ring on the first Write
-// of every session was a large share of a dial (open a session, echo a
-// byte, close); a sync.Pool, emptied by every second collection, would
-// make the draws after a collection fresh allocations (see bigChunks).
-var spareRings spareList[[]byte]
-
-func getRing() []byte {
-	if r, ok := spareRings.take(); ok {
-		return r
-	}
-	return make([]byte, ringSize)
-}
-
-func putRing(r []byte) { spareRings.give(r) }

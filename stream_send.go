@@ -182,9 +182,10 @@ func (st *Stream) awaitRequest(r *sendReq) error {
 			deadline = st.writeDeadline.wait()
 		}
 		if ch == nil {
-			// This goroutine wrote, and its request is still queued only
-			// because the session is finishing: the final write or the end
-			// of the send loop settles it.
+			// This goroutine wrote, and its request is still queued: the
+			// session is finishing (the final write or the end of the send
+			// loop settles it), or a frame ahead of it was still being
+			// copied into the ring (its copier hands the rest on).
 			st.mu.Lock()
 			ch = st.sendNotifyLocked()
 			st.mu.Unlock()
