@@ -26,6 +26,11 @@ func fairnessScenario() Scenario {
 			{Key: "bulk_mibps", Label: "bulk MiB/s (with ping)", Higher: true, Headline: true},
 			{Key: "bulk_alone_mibps", Label: "bulk MiB/s (alone)", Higher: true},
 			{Key: "bulk_loss_pct", Label: "bulk lost to ping %"},
+			// How busy the process was (CPU seconds per second, both ends):
+			// a ping served from idle CPU takes nothing from the bulk, one
+			// served from saturated CPU does.
+			{Key: "cpu_cores_alone", Label: "CPU cores busy (bulk alone)", NoRawRatio: true},
+			{Key: "cpu_cores_with", Label: "CPU cores busy (with ping)", NoRawRatio: true},
 		},
 		Run: runFairness,
 	}
@@ -113,17 +118,21 @@ func runFairness(e *env) (map[string]float64, error) {
 	if err := received.waitFor(int64(e.p.FairGreedy)*4*chunk, e.p.Timeout/2); err != nil {
 		return nil, err
 	}
+	m := startMeter()
 	b0, t0 := received.load(), time.Now()
 	time.Sleep(e.p.FairDur) // the measurement window itself
 	aloneMiB, aloneT := float64(received.load()-b0)/mib, time.Since(t0)
+	aloneUse := m.stop()
 
 	lat := make([]time.Duration, 0, 1<<16)
 	wlat := make([]time.Duration, 0, 1<<16)
 	stop := make(chan struct{})
+	m = startMeter()
 	b0, t0 = received.load(), time.Now()
 	time.AfterFunc(e.p.FairDur, func() { close(stop) })
 	lat, err = pingLoop(ping, lat, &wlat, stop)
 	withMiB, withT := float64(received.load()-b0)/mib, time.Since(t0)
+	withUse := m.stop()
 	if err != nil {
 		return nil, err
 	}
@@ -142,5 +151,7 @@ func runFairness(e *env) (map[string]float64, error) {
 		"bulk_mibps":       with,
 		"bulk_alone_mibps": alone,
 		"bulk_loss_pct":    100 * (1 - with/alone),
+		"cpu_cores_alone":  aloneUse.cpu.Seconds() / aloneUse.wall.Seconds(),
+		"cpu_cores_with":   withUse.cpu.Seconds() / withUse.wall.Seconds(),
 	}, nil
 }
