@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -498,6 +499,118 @@ func TestCloseFlushesQueuedData(t *testing.T) {
 			t.Errorf("peer's read ended with %v, want an error matching ErrSessionShutdown", g.err)
 		}
 	})
+}
+
+// TestCloseFlushesConcurrentWrites: Close while streams are in the middle
+// of bulk and small Writes, bulk frames being copied into the send ring
+// without the queue's lock: every byte a Write reported as written reaches
+// the peer, in order, on every transport.
+func TestCloseFlushesConcurrentWrites(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, pair pairFunc, fake bool) {
+		p := startSessions(t, pair, testConfig(), testConfig())
+		const streams = 8
+		type tally struct {
+			id  uint32
+			n   int64
+			sum [sha256.Size]byte
+			err error
+		}
+		var received atomic.Int64
+		enough := make(chan struct{}) // closed once the peer has read 4 MiB
+		var enoughOnce sync.Once
+		reads := make(chan tally, streams)
+		go func() {
+			for range streams {
+				st, err := p.server.AcceptStream()
+				if err != nil {
+					reads <- tally{err: err}
+					continue
+				}
+				go func() {
+					h := sha256.New()
+					buf := make([]byte, 32*1024)
+					r := tally{id: st.StreamID()}
+					for {
+						k, err := st.Read(buf)
+						h.Write(buf[:k])
+						r.n += int64(k)
+						if received.Add(int64(k)) >= 4<<20 {
+							enoughOnce.Do(func() { close(enough) })
+						}
+						if err != nil {
+							r.err = err
+							break
+						}
+					}
+					copy(r.sum[:], h.Sum(nil))
+					reads <- r
+				}()
+			}
+		}()
+		writes := make(chan tally, streams)
+		for range streams {
+			st, err := p.client.OpenStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				id := st.StreamID()
+				off := int64(id) << 32
+				buf := make([]byte, 64*1024)
+				w := tally{id: id}
+				for i := 0; ; i++ {
+					size := len(buf)
+					if i%3 == 2 {
+						size = 100 + i%1000 // a small frame between bulk ones
+					}
+					k, err := st.Write(pattern(buf[:size], off+w.n))
+					w.n += int64(k)
+					if err != nil {
+						w.err = err
+						break
+					}
+				}
+				writes <- w
+			}()
+		}
+		select {
+		case <-enough:
+		case <-time.After(guard):
+			t.Fatalf("the peer read %d bytes in %v", received.Load(), guard)
+		}
+		p.client.Close()
+		written := map[uint32]int64{}
+		for range streams {
+			select {
+			case w := <-writes:
+				written[w.id] = w.n
+			case <-time.After(guard):
+				t.Fatalf("a Write still blocked %v after Close", guard)
+			}
+		}
+		for range streams {
+			var r tally
+			select {
+			case r = <-reads:
+			case <-time.After(guard):
+				t.Fatalf("the peer still reading %v after Close", guard)
+			}
+			if r.id == 0 {
+				t.Fatalf("accept: %v", r.err)
+			}
+			want, ok := written[r.id]
+			if !ok {
+				t.Fatalf("stream %d was never opened here", r.id)
+			}
+			if r.n != want || r.sum != patternSum(int64(r.id)<<32, want) {
+				t.Errorf("stream %d: peer read %d bytes (checksum match %v); its Writes reported %d",
+					r.id, r.n, r.sum == patternSum(int64(r.id)<<32, r.n), want)
+			}
+			if !errors.Is(r.err, yamux.ErrSessionShutdown) {
+				t.Errorf("stream %d: peer's read ended with %v, want ErrSessionShutdown", r.id, r.err)
+			}
+		}
+	}, pipeTransport)
 }
 
 func TestGoAwayKeepsExistingStreams(t *testing.T) {
