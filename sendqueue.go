@@ -16,8 +16,8 @@ import (
 //     a FIFO of 12-byte headers;
 //   - copied DATA frames, in a byte ring: their Write returns at once,
 //     and many of them leave in one write. A frame above smallWriteMax is
-//     copied only while no request waits in the stream lane, a small one
-//     whenever it fits, so that it never queues behind bulk frames;
+//     copied only while the stream lane is empty, a small one whenever
+//     it fits, so that it never queues behind bulk frames;
 //   - the stream lane: DATA frames that did not fit, written from the
 //     caller's slice (a sendReq: the Write waits until its frame is
 //     written), and FINs, FIFO across streams. A stream has at most one
@@ -55,9 +55,9 @@ const (
 	// (BenchmarkWriteSizes), since the writer then waited for most writes.
 	ringSize = 4 * (64*1024 + frame.HeaderSize)
 	// smallWriteMax is the largest DATA payload that may be copied into
-	// the ring while requests wait in the stream lane: a small frame (a
+	// the ring while frames wait in the stream lane: a small frame (a
 	// message, a reply) does not queue behind bulk frames. A larger frame
-	// is copied only when no request waits, so that under contention every
+	// is copied only when the lane is empty, so that under contention every
 	// bulk writer takes its turn in the lane.
 	smallWriteMax = 8 * 1024
 	// smallReserve is the part of the ring that only frames of at most
@@ -131,11 +131,9 @@ type sendQueue struct {
 	// unfinished (publishedLocked). At most one per stream.
 	copies     []ringCopy
 	copiesHead int
-	// lane is the stream lane, FIFO from laneHead; laneReqs counts the
-	// requests in it.
+	// lane is the stream lane, FIFO from laneHead.
 	lane     []laneEntry
 	laneHead int
-	laneReqs int
 	// writing: the writer role is held; handoff is the waiting request
 	// whose owner it was passed to (nil: the holder is running).
 	writing bool
@@ -259,7 +257,6 @@ func (q *sendQueue) boundLocked() {
 func (q *sendQueue) requestLocked(r *sendReq, h frame.Header, payload []byte, ch chan struct{}) (write bool) {
 	r.state = reqQueued
 	r.ch = ch
-	q.laneReqs++
 	q.pushLaneLocked(laneEntry{h: h, payload: payload, req: r})
 	if q.writing {
 		return false
@@ -278,7 +275,6 @@ func (q *sendQueue) pushLaneLocked(e laneEntry) {
 func (q *sendQueue) withdrawLocked(r *sendReq) {
 	for i := q.laneHead; i < len(q.lane); i++ {
 		if q.lane[i].req == r {
-			q.laneReqs--
 			copy(q.lane[i:], q.lane[i+1:])
 			q.lane[len(q.lane)-1] = laneEntry{}
 			q.lane = q.lane[:len(q.lane)-1]
@@ -340,7 +336,8 @@ func (q *sendQueue) takeLocked(spare []frame.Header, spareLane []laneEntry, fina
 	// While a frame is being copied, the lane waits: a stream whose
 	// copied frame is not published yet may have queued its next frame or
 	// its FIN there, and the ring goes first. No bulk copy starts while
-	// requests wait (reserveLocked), so the lane waits microseconds.
+	// anything waits in the lane (fitsLocked), so it waits for the copies
+	// already in progress only.
 	for q.laneHead < len(q.lane) && !q.copyingLocked() && (final || len(lane) == 0 || bytes < maxBatchBytes) {
 		e := q.lane[q.laneHead]
 		q.lane[q.laneHead] = laneEntry{}
@@ -348,7 +345,6 @@ func (q *sendQueue) takeLocked(spare []frame.Header, spareLane []laneEntry, fina
 		bytes += frame.HeaderSize + len(e.payload)
 		if e.req != nil {
 			e.req.state = reqTaken
-			q.laneReqs--
 		}
 		lane = append(lane, e)
 	}
@@ -467,7 +463,6 @@ func (q *sendQueue) failQueuedLocked() {
 		if e.req != nil {
 			e.req.state = reqFailed
 			e.req.signal()
-			q.laneReqs--
 			continue
 		}
 		kept = append(kept, e)
@@ -483,7 +478,7 @@ func (q *sendQueue) takeFinal() (mode shutdownMode, code ErrorCode, b sendBatch,
 	q.mu.Lock()
 	for q.writing || q.copyingLocked() {
 		// The holder wakes the loop when it leaves (leave), a copier when
-		// it publishes (queueData): a frame whose Write was told it is
+		// it publishes (endCopyLocked): a frame whose Write was told it is
 		// queued is written with the rest.
 		q.mu.Unlock()
 		<-q.ready
@@ -522,7 +517,7 @@ func (q *sendQueue) release() {
 		// the ring.
 		putRing(q.ring)
 	}
-	q.ring, q.ctrl, q.lane, q.laneHead, q.laneReqs = nil, nil, nil, 0, 0
+	q.ring, q.ctrl, q.lane, q.laneHead = nil, nil, nil, 0
 	q.copies, q.copiesHead = nil, 0
 	q.mu.Unlock()
 }
@@ -566,7 +561,6 @@ func (q *sendQueue) queueData(r *sendReq, h frame.Header, payload []byte, ch cha
 	if q.closedLocked() {
 		return dataClosed
 	}
-	var direct, wake bool
 	if len(payload) > smallWriteMax {
 		if start, alone, ok := q.reserveLocked(len(payload)); ok {
 			q.turn.frame(h.StreamID(), len(payload))
@@ -574,8 +568,7 @@ func (q *sendQueue) queueData(r *sendReq, h frame.Header, payload []byte, ch cha
 			if q.closedLocked() {
 				return dataCopied // the final write takes it, or nothing is written
 			}
-			direct, wake = q.settleLocked(alone)
-			return q.copiedLocked(direct, wake)
+			return q.copiedLocked(q.settleLocked(alone))
 		}
 	} else if ok, d, w := q.copyLocked(h, payload); ok {
 		q.turn.frame(h.StreamID(), len(payload))

@@ -233,3 +233,28 @@ func TestSendQueueReleaseWaitsForCopy(t *testing.T) {
 		}
 	})
 }
+
+// TestSendQueueNoBulkCopyBehindLane: no bulk copy starts while anything,
+// a FIN included, waits in the stream lane, since the lane waits for
+// copies in progress; small frames still go to the ring.
+func TestSendQueueNoBulkCopyBehindLane(t *testing.T) {
+	q := newTestQueue()
+	q.fin(frame.New(frame.TypeWindowUpdate, frame.FlagFIN, 1, 0))
+	q.mu.Lock()
+	_, _, bulkFits := q.reserveLocked(4 * smallWriteMax)
+	q.mu.Unlock()
+	if bulkFits {
+		t.Fatal("a bulk copy may start while a FIN waits in the lane")
+	}
+	copySmall(t, q, 3, []byte("small"))
+	hs, _ := frames(t, drain(t, q))
+	if len(hs) != 2 || hs[0].StreamID() != 3 || hs[1].Flags() != frame.FlagFIN {
+		t.Fatalf("frames %v, want the small frame, then the FIN", hs)
+	}
+	q.mu.Lock()
+	_, _, bulkFits = q.reserveLocked(4 * smallWriteMax)
+	q.mu.Unlock()
+	if !bulkFits {
+		t.Fatal("no bulk copy once the lane is empty")
+	}
+}

@@ -85,12 +85,14 @@ func (q *sendQueue) copyInLocked(p []byte) {
 
 // fitsLocked says whether a DATA frame of n payload bytes may be copied
 // into the ring now: it fits, and above smallWriteMax it leaves
-// smallReserve to small frames and no request waits in the lane (bulk
-// frames do not overtake them).
+// smallReserve to small frames and the stream lane is empty. Bulk frames
+// do not overtake the requests waiting there, and since the lane waits
+// while a bulk copy is in progress (takeLocked), no new bulk copy starts
+// while anything, a FIN included, waits in it.
 func (q *sendQueue) fitsLocked(n int) bool {
 	room := ringSize - q.ringLenLocked()
 	if n > smallWriteMax {
-		if q.laneReqs > 0 {
+		if q.laneHead < len(q.lane) {
 			return false
 		}
 		room -= smallReserve
