@@ -41,7 +41,7 @@ func (c *pendingCopy) finish() {
 	c.q.mu.Unlock()
 }
 
-func pattern(n int, seed byte) []byte {
+func patternPayload(n int, seed byte) []byte {
 	p := make([]byte, n)
 	for i := range p {
 		p[i] = seed + byte(i%251)
@@ -54,7 +54,7 @@ func pattern(n int, seed byte) []byte {
 // nothing queued behind the copy (ring or lane) is written before it.
 func TestSendQueueCopyInProgress(t *testing.T) {
 	q := newTestQueue()
-	bulk := pattern(4*smallWriteMax, 1)
+	bulk := patternPayload(4*smallWriteMax, 1)
 	c := beginBulkCopy(t, q, 1, bulk)
 
 	// The lock is free: a small frame and stream 1's FIN queue at once.
@@ -101,7 +101,7 @@ func TestSendQueueCopyInProgress(t *testing.T) {
 // only when every copy ahead of it is complete.
 func TestSendQueueCopiesPublishInOrder(t *testing.T) {
 	q := newTestQueue()
-	a, b := pattern(2*smallWriteMax, 10), pattern(3*smallWriteMax, 20)
+	a, b := patternPayload(2*smallWriteMax, 10), patternPayload(3*smallWriteMax, 20)
 	ca := beginBulkCopy(t, q, 1, a)
 	cb := beginBulkCopy(t, q, 3, b)
 	cb.finish()
@@ -126,7 +126,7 @@ func TestSendQueueCopiesPublishInOrder(t *testing.T) {
 // it; the copier hands the request on when it publishes.
 func TestSendQueueRequestBehindCopy(t *testing.T) {
 	q := newTestQueue()
-	c := beginBulkCopy(t, q, 1, pattern(4*smallWriteMax, 3))
+	c := beginBulkCopy(t, q, 1, patternPayload(4*smallWriteMax, 3))
 	var r sendReq
 	q.mu.Lock()
 	write := q.requestLocked(&r, dataHeader(5, make([]byte, smallWriteMax+1)), make([]byte, smallWriteMax+1), nil)
@@ -176,7 +176,7 @@ func drainReady(q *sendQueue) {
 func TestSendQueueFinalWriteWaitsForCopy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := newTestQueue()
-		bulk := pattern(4*smallWriteMax, 5)
+		bulk := patternPayload(4*smallWriteMax, 5)
 		c := beginBulkCopy(t, q, 1, bulk)
 		q.finish(shutdownFlush, CodeNormal)
 		drainReady(q) // finish's own wake-up
@@ -206,7 +206,7 @@ func TestSendQueueFinalWriteWaitsForCopy(t *testing.T) {
 func TestSendQueueReleaseWaitsForCopy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := newTestQueue()
-		c := beginBulkCopy(t, q, 1, pattern(4*smallWriteMax, 7))
+		c := beginBulkCopy(t, q, 1, patternPayload(4*smallWriteMax, 7))
 		q.finish(shutdownNow, CodeNormal)
 		drainReady(q)
 		released := make(chan struct{})

@@ -48,6 +48,21 @@ func (l *flakyListener) Close() error {
 
 func (l *flakyListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
 
+// newUpgradeHost returns a host with a fresh key and opts, for tests that
+// drive its accept loop directly; the caller closes it.
+func newUpgradeHost(t *testing.T, opts *Options) *Host {
+	t.Helper()
+	key, err := peer.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(key, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // TestAcceptLoopOutlivesAcceptErrors: an Accept that fails because the
 // process is out of file descriptors is waited out and retried; the loop
 // used to return on it, leaving the listener open and nothing accepting
@@ -55,15 +70,8 @@ func (l *flakyListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 
 // and the loop still ends when the listener closes.
 func TestAcceptLoopOutlivesAcceptErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		key, err := peer.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
 		upgraded := make(chan error, 1)
-		h, err := New(key, &Options{Notify: Notify{UpgradeFailed: func(_ net.Addr, err error) { upgraded <- err }}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := newUpgradeHost(t, &Options{Notify: Notify{UpgradeFailed: func(_ net.Addr, err error) { upgraded <- err }}})
 		ours, theirs := net.Pipe()
 		theirs.Close() // the upgrade fails at once: it is reaching it that counts
 		const failures = 10
@@ -97,15 +105,8 @@ func TestAcceptLoopOutlivesAcceptErrors(t *testing.T) {
 // HandshakeTimeout.
 func TestInboundUpgradesBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		key, err := peer.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
 		failed := make(chan error, 3)
-		h, err := New(key, &Options{MaxInboundUpgrades: 2, Notify: Notify{UpgradeFailed: func(_ net.Addr, err error) { failed <- err }}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := newUpgradeHost(t, &Options{MaxInboundUpgrades: 2, Notify: Notify{UpgradeFailed: func(_ net.Addr, err error) { failed <- err }}})
 		const conns = 3
 		var ours, theirs [conns]net.Conn
 		for i := range conns {
